@@ -1,0 +1,35 @@
+//! Generates `include/bitcask.h` from `src/ffi.rs` with cbindgen and gives the shared
+//! library its SONAME. The header is committed; CI fails if a build changes it.
+
+use std::env;
+use std::path::PathBuf;
+
+fn main() {
+    let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let major = env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
+    let minor = env::var("CARGO_PKG_VERSION_MINOR").unwrap();
+    let patch = env::var("CARGO_PKG_VERSION_PATCH").unwrap();
+    let version = env::var("CARGO_PKG_VERSION").unwrap();
+
+    // Only ffi.rs is parsed, so engine constants never leak into the C namespace.
+    // The SONAME carries the major version: an ABI break bumps it.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libbitcask.so.{major}");
+    println!("cargo:rerun-if-changed=src/ffi.rs");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+
+    let mut config =
+        cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("read cbindgen.toml");
+    config.after_includes = Some(format!(
+        "\n/** Version of the header: compare with bc_version() at run time. */\n\
+         #define BC_VERSION_MAJOR {major}\n\
+         #define BC_VERSION_MINOR {minor}\n\
+         #define BC_VERSION_PATCH {patch}\n\
+         #define BC_VERSION_STRING \"{version}\"\n"
+    ));
+    let bindings = cbindgen::Builder::new()
+        .with_src(crate_dir.join("src/ffi.rs"))
+        .with_config(config)
+        .generate()
+        .expect("cbindgen failed");
+    bindings.write_to_file(crate_dir.join("include/bitcask.h"));
+}

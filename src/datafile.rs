@@ -1,0 +1,250 @@
+//! One numbered data file: positioned, verified reads of a record and a full scan for
+//! recovery. Appends are done by the writer (`writer.rs`) through the same storage file.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+use crate::record::{decode_record, Header, Record, HEADER_LEN};
+use crate::storage::StorageFile;
+
+pub const DATA_SUFFIX: &str = ".data";
+
+/// `000042.data`: zero-padded to six digits, wider once ids outgrow them.
+pub fn data_file_name(id: u32) -> String {
+    format!("{id:06}{DATA_SUFFIX}")
+}
+
+/// The id in a data file's name, or `None` for any other name.
+pub fn parse_data_file_name(name: &str) -> Option<u32> {
+    parse_numbered(name, DATA_SUFFIX)
+}
+
+/// Parses `NNNNNN<suffix>` (at least six digits, nothing else).
+pub fn parse_numbered(name: &str, suffix: &str) -> Option<u32> {
+    let digits = name.strip_suffix(suffix)?;
+    if digits.len() < 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|&id| id > 0)
+}
+
+pub struct DataFile {
+    id: u32,
+    name: String,
+    file: Box<dyn StorageFile>,
+}
+
+impl fmt::Debug for DataFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// What a scan found besides the records it delivered.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScanSummary {
+    /// End of the last intact record that was applied (the safe truncation point).
+    pub valid_end: u64,
+    /// Damaged byte ranges `(offset, len)` that were skipped, including the tail garbage.
+    pub damaged: Vec<(u64, u64)>,
+    /// Records that were intact but dropped because their batch never completed.
+    pub dropped_batch_records: u64,
+    /// Bytes after `valid_end` are all zero (preallocated space, or nothing at all).
+    pub clean_tail: bool,
+}
+
+impl DataFile {
+    pub fn new(id: u32, file: Box<dyn StorageFile>) -> DataFile {
+        DataFile {
+            id,
+            name: data_file_name(id),
+            file,
+        }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn storage(&self) -> &dyn StorageFile {
+        &*self.file
+    }
+
+    /// Reads the record at `offset` (of `len` bytes), verifies its CRC and that it is
+    /// `key`'s record, then hands it to `f`. A mismatch is a corruption error naming the
+    /// file and offset: wrong bytes are never returned.
+    pub fn read_record<R>(
+        &self,
+        offset: u64,
+        len: u64,
+        key: &[u8],
+        f: impl FnOnce(Record<'_>) -> R,
+    ) -> Result<R> {
+        let mut f = Some(f);
+        let mut out = None;
+        let mut intact = false;
+        let len = usize::try_from(len).map_err(|_| Error::internal("record length overflow"))?;
+        self.file
+            .read_with(offset, len, &mut |bytes| match decode_record(bytes) {
+                Some(rec) if rec.key == key && rec.header.record_len() == bytes.len() as u64 => {
+                    intact = true;
+                    out = f.take().map(|f| f(rec));
+                }
+                _ => {}
+            })
+            .map_err(|e| Error::io(format!("reading {} at offset {offset}", self.name), e))?;
+        match out {
+            Some(r) if intact => Ok(r),
+            _ => Err(Error::corruption(format!(
+                "record at offset {offset} of {} fails its checksum",
+                self.name
+            ))),
+        }
+    }
+
+    /// Visits every intact record in file order with `(offset, header, key)`. Records of a
+    /// batch are held back until the batch's last record is seen and then delivered together;
+    /// a batch cut short by damage or the end of the file is dropped whole. Damaged bytes are
+    /// skipped by searching for the next intact record, so damage never hides the records
+    /// behind it.
+    pub fn scan(&self, mut visit: impl FnMut(u64, &Header, &[u8])) -> Result<ScanSummary> {
+        let len = usize::try_from(self.file.size())
+            .map_err(|_| Error::internal("file too large to scan on this platform"))?;
+        let mut summary = ScanSummary::default();
+        if len == 0 {
+            summary.clean_tail = true;
+            return Ok(summary);
+        }
+        self.file
+            .read_with(0, len, &mut |bytes| {
+                summary = scan_bytes(bytes, &mut visit);
+            })
+            .map_err(|e| Error::io(format!("reading {}", self.name), e))?;
+        Ok(summary)
+    }
+}
+
+fn scan_bytes(bytes: &[u8], visit: &mut impl FnMut(u64, &Header, &[u8])) -> ScanSummary {
+    let mut s = ScanSummary::default();
+    let mut pending: Vec<(u64, Header, &[u8])> = Vec::new();
+    let mut pos = 0usize;
+    while pos < bytes.len() {
+        if let Some(rec) = decode_record(&bytes[pos..]) {
+            let rec_len = rec.header.record_len() as usize;
+            pending.push((pos as u64, rec.header, rec.key));
+            if !rec.header.batch_cont() {
+                for (off, h, k) in pending.drain(..) {
+                    visit(off, &h, k);
+                }
+                s.valid_end = (pos + rec_len) as u64;
+            }
+            pos += rec_len;
+            continue;
+        }
+        if bytes[pos..].iter().all(|&b| b == 0) {
+            break;
+        }
+        // Damage: skip to the next position that holds an intact record.
+        let next = (pos + 1..bytes.len().saturating_sub(HEADER_LEN - 1))
+            .find(|&p| decode_record(&bytes[p..]).is_some())
+            .unwrap_or(bytes.len());
+        s.damaged.push((pos as u64, (next - pos) as u64));
+        s.dropped_batch_records += pending.len() as u64;
+        pending.clear();
+        pos = next;
+    }
+    s.dropped_batch_records += pending.len() as u64;
+    let tail = &bytes[s.valid_end as usize..];
+    s.clean_tail = tail.iter().all(|&b| b == 0);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{FLAG_BATCH_CONT, FLAG_TOMBSTONE};
+
+    fn rec(seq: u64, flags: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
+        let h = Header::for_record(seq, 0, flags, key, value);
+        let mut v = h.encode().to_vec();
+        v.extend_from_slice(key);
+        v.extend_from_slice(value);
+        v
+    }
+
+    fn scan(bytes: &[u8]) -> (Vec<(u64, u64, Vec<u8>)>, ScanSummary) {
+        let mut seen = Vec::new();
+        let s = scan_bytes(bytes, &mut |off, h: &Header, k: &[u8]| {
+            seen.push((off, h.seq, k.to_vec()))
+        });
+        (seen, s)
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(data_file_name(42), "000042.data");
+        assert_eq!(parse_data_file_name("000042.data"), Some(42));
+        assert_eq!(parse_data_file_name("1234567.data"), Some(1234567));
+        for bad in [
+            "42.data",
+            "000042.hint",
+            "00004x.data",
+            "000000.data",
+            "a.data",
+        ] {
+            assert_eq!(parse_data_file_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn zero_tail_is_clean_and_garbage_tail_is_damage() {
+        let mut b = rec(1, 0, b"a", b"1");
+        let end = b.len() as u64;
+        b.extend_from_slice(&[0u8; 100]);
+        let (seen, s) = scan(&b);
+        assert_eq!(seen.len(), 1);
+        assert_eq!((s.valid_end, s.clean_tail, s.damaged.len()), (end, true, 0));
+
+        let mut b = rec(1, 0, b"a", b"1");
+        let torn = rec(2, 0, b"b", b"22222");
+        b.extend_from_slice(&torn[..torn.len() - 2]);
+        let (seen, s) = scan(&b);
+        assert_eq!(seen.len(), 1);
+        assert_eq!((s.valid_end, s.clean_tail), (end, false));
+        assert_eq!(s.damaged, vec![(end, torn.len() as u64 - 2)]);
+    }
+
+    #[test]
+    fn damage_in_the_middle_does_not_hide_later_records() {
+        let mut b = rec(1, 0, b"a", b"1");
+        let bad_at = b.len();
+        b.extend(rec(2, 0, b"b", b"2"));
+        b.extend(rec(3, FLAG_TOMBSTONE, b"c", b""));
+        b[bad_at + 33] ^= 0xff;
+        let (seen, s) = scan(&b);
+        let keys: Vec<_> = seen.iter().map(|x| x.2.clone()).collect();
+        assert_eq!(keys, vec![b"a".to_vec(), b"c".to_vec()]);
+        assert_eq!(s.damaged.len(), 1);
+        assert_eq!(s.valid_end, b.len() as u64);
+    }
+
+    #[test]
+    fn incomplete_batch_is_dropped_whole() {
+        let mut b = rec(1, 0, b"a", b"1");
+        let end = b.len() as u64;
+        b.extend(rec(2, FLAG_BATCH_CONT, b"b", b"2"));
+        b.extend(rec(3, FLAG_BATCH_CONT, b"c", b"3"));
+        let (seen, s) = scan(&b);
+        assert_eq!(seen.len(), 1);
+        assert_eq!((s.valid_end, s.dropped_batch_records), (end, 2));
+
+        b.extend(rec(4, 0, b"d", b"4"));
+        let (seen, s) = scan(&b);
+        assert_eq!(seen.len(), 4);
+        assert_eq!(s.valid_end, b.len() as u64);
+    }
+}

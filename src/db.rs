@@ -1,0 +1,348 @@
+//! The store handle: open, the read path (`get`), writes, sync and close.
+//!
+//! Read path, all of it: hash the key to its keydir shard, take that shard's read lock, find
+//! the entry, and read the record it points to from the file table held in the same shard
+//! (a memory-mapped copy, so no syscall), verify the CRC and the key, check the expiry, copy
+//! the value out. One lookup, at most one read.
+
+use std::any::Any;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::keydir::Keydir;
+use crate::options::{Options, SyncMode};
+use crate::record::{MAX_KEY_LEN, MAX_VALUE_LEN};
+use crate::recovery::{self, RecoveryReport, LOCK_FILE};
+use crate::stats::{FileStats, FileTable};
+use crate::storage::{OsStorage, PathKind, Storage};
+use crate::sync::{GroupCommit, Ticker};
+use crate::writer::{Op, Writer};
+
+/// Values above this size are copied out after the shard lock is released, so a huge read
+/// never holds up writers of other keys in the shard.
+const LARGE_VALUE: u32 = 64 * 1024;
+
+pub(crate) struct Inner {
+    pub(crate) dir: PathBuf,
+    pub(crate) storage: Arc<dyn Storage>,
+    pub(crate) opts: Options,
+    pub(crate) keydir: Keydir,
+    pub(crate) files: FileTable,
+    pub(crate) writer: Option<Mutex<Writer>>,
+    pub(crate) durability: GroupCommit,
+    pub(crate) report: RecoveryReport,
+    _lock: Option<Box<dyn Any + Send + Sync>>,
+}
+
+/// An open store. `Db` is `Send + Sync`: share it between threads by reference or `Arc`.
+pub struct Db {
+    inner: Arc<Inner>,
+    ticker: Option<Ticker>,
+}
+
+/// Counters that describe a handle's store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub live_keys: u64,
+    pub keydir_bytes: u64,
+    pub files: Vec<(u32, FileStats)>,
+    pub recovery: RecoveryReport,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn check_key(key: &[u8]) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::invalid("key must not be empty"));
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err(Error::invalid(format!(
+            "key of {} bytes exceeds the maximum of {MAX_KEY_LEN}",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
+fn check_value(value: &[u8]) -> Result<()> {
+    if value.len() > MAX_VALUE_LEN {
+        return Err(Error::invalid(format!(
+            "value of {} bytes exceeds the maximum of {MAX_VALUE_LEN}",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+impl Db {
+    pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Db> {
+        Db::open_with_storage(path, opts, Arc::new(OsStorage))
+    }
+
+    /// Opens the store on any storage backend (tests use a simulated disk).
+    pub fn open_with_storage(
+        path: impl AsRef<Path>,
+        opts: Options,
+        storage: Arc<dyn Storage>,
+    ) -> Result<Db> {
+        let dir = path.as_ref().to_path_buf();
+        let shown = dir.display().to_string();
+        match storage
+            .path_kind(&dir)
+            .map_err(|e| Error::io(format!("inspecting {shown}"), e))?
+        {
+            PathKind::Dir => {}
+            PathKind::Other => return Err(Error::invalid(format!("{shown} is not a directory"))),
+            PathKind::Missing if opts.read_only || !opts.create_if_missing => {
+                return Err(Error::new(ErrorKind::Io, format!("{shown} does not exist")))
+            }
+            PathKind::Missing => storage
+                .create_dir_all(&dir)
+                .map_err(|e| Error::io(format!("creating {shown}"), e))?,
+        }
+        let lock = if opts.read_only {
+            None
+        } else {
+            let guard = storage
+                .try_lock(&dir.join(LOCK_FILE))
+                .map_err(|e| Error::io(format!("locking {shown}"), e))?;
+            match guard {
+                Some(g) => Some(g),
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::Locked,
+                        format!("{shown} is locked by another writer"),
+                    ))
+                }
+            }
+        };
+        let keydir = Keydir::default();
+        let files = FileTable::default();
+        let rec = recovery::load(&storage, &dir, &opts, &keydir, &files, now_ms())?;
+        let writer = match (opts.read_only, rec.files.last()) {
+            (false, Some(active)) => Some(Mutex::new(Writer::new(
+                Arc::clone(&storage),
+                dir.clone(),
+                opts.clone(),
+                Arc::clone(active),
+                rec.write_off,
+                rec.next_seq,
+            ))),
+            _ => None,
+        };
+        let inner = Arc::new(Inner {
+            dir,
+            storage,
+            opts,
+            keydir,
+            files,
+            writer,
+            durability: GroupCommit::default(),
+            report: rec.report,
+            _lock: lock,
+        });
+        let ticker = if inner.opts.sync == SyncMode::Interval && inner.writer.is_some() {
+            let weak = Arc::downgrade(&inner);
+            let every = Duration::from_millis(inner.opts.sync_interval_ms as u64);
+            let t = Ticker::start(every, move || {
+                if let Some(inner) = weak.upgrade() {
+                    // A failure here is reported by the next bc_sync or close, which retry.
+                    let _ = inner.sync_if_needed();
+                }
+            })
+            .map_err(|e| Error::io("starting the sync thread", e))?;
+            Some(t)
+        } else {
+            None
+        };
+        Ok(Db { inner, ticker })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.inner.writer.is_none()
+    }
+
+    /// Looks `key` up and hands its value to `f`; `Ok(None)` when the key has no live value.
+    pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        check_key(key)?;
+        let shard = self.inner.keydir.shard(key).read();
+        let Some(&e) = shard.map.get(key) else {
+            return Ok(None);
+        };
+        let Some(file) = shard.files.get(&e.file_id) else {
+            return Err(Error::internal(format!(
+                "keydir points into data file {} which is not open",
+                e.file_id
+            )));
+        };
+        let deadline = e.has_expiry().then(now_ms);
+        let read = |rec: crate::record::Record<'_>| match deadline {
+            Some(now) if rec.header.expired(now) => None,
+            _ => Some(f(rec.value)),
+        };
+        let len = e.record_len(key.len());
+        if e.value_len() > LARGE_VALUE {
+            let file = Arc::clone(file);
+            drop(shard);
+            file.read_record(e.offset as u64, len, key, read)
+        } else {
+            file.read_record(e.offset as u64, len, key, read)
+        }
+    }
+
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.get_with(key, <[u8]>::to_vec)
+    }
+
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.write(&[Op {
+            key,
+            value,
+            expires_at: 0,
+            tombstone: false,
+        }])
+    }
+
+    /// Stores `value` until unix time `expires_at_ms` (0 = never).
+    pub fn put_expiring(&self, key: &[u8], value: &[u8], expires_at_ms: u64) -> Result<()> {
+        self.write(&[Op {
+            key,
+            value,
+            expires_at: expires_at_ms,
+            tombstone: false,
+        }])
+    }
+
+    /// Stores `value` for `ttl_ms` milliseconds from now.
+    pub fn put_ttl(&self, key: &[u8], value: &[u8], ttl_ms: u64) -> Result<()> {
+        if ttl_ms == 0 {
+            return Err(Error::invalid("ttl_ms must be at least 1"));
+        }
+        self.put_expiring(key, value, now_ms().saturating_add(ttl_ms))
+    }
+
+    /// Deletes `key`; deleting a missing key succeeds and writes nothing.
+    pub fn delete(&self, key: &[u8]) -> Result<()> {
+        check_key(key)?;
+        let writer = self.writer()?;
+        let mut w = writer.lock();
+        if !self.inner.keydir.shard(key).read().map.contains_key(key) {
+            return Ok(());
+        }
+        let op = Op {
+            key,
+            value: &[],
+            expires_at: 0,
+            tombstone: true,
+        };
+        let pos = w.append(&self.inner.keydir, &self.inner.files, &[op])?;
+        drop(w);
+        self.after_append(pos)
+    }
+
+    /// Applies `ops` atomically: after a crash, all of them or none are visible, and readers
+    /// never see some without the others.
+    pub fn write(&self, ops: &[Op<'_>]) -> Result<()> {
+        for op in ops {
+            check_key(op.key)?;
+            check_value(op.value)?;
+        }
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let writer = self.writer()?;
+        let pos = writer
+            .lock()
+            .append(&self.inner.keydir, &self.inner.files, ops)?;
+        self.after_append(pos)
+    }
+
+    fn writer(&self) -> Result<&Mutex<Writer>> {
+        self.inner.writer.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::ReadOnly,
+                format!("{} was opened read-only", self.inner.dir.display()),
+            )
+        })
+    }
+
+    fn after_append(&self, pos: u64) -> Result<()> {
+        if self.inner.opts.sync == SyncMode::Always {
+            self.inner
+                .durability
+                .wait_durable(pos, || self.inner.flush())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Makes every write acknowledged so far durable.
+    pub fn sync(&self) -> Result<()> {
+        self.inner.flush().map(|_| ())
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            live_keys: self.inner.keydir.len() as u64,
+            keydir_bytes: self.inner.keydir.memory_bytes() as u64,
+            files: self.inner.files.snapshot().into_iter().collect(),
+            recovery: self.inner.report,
+        }
+    }
+
+    /// Syncs and trims the active file and releases the directory lock. Dropping a `Db` does
+    /// the same but cannot report errors.
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        self.ticker = None;
+        match &self.inner.writer {
+            Some(w) => w.lock().finish(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+impl Inner {
+    /// Syncs the active file; returns the log position now durable. Sealed files were
+    /// synced when they were rotated out.
+    fn flush(&self) -> Result<u64> {
+        let Some(writer) = &self.writer else {
+            return Ok(0);
+        };
+        let plan = writer.lock().sync_plan();
+        let result = plan.run(&*self.storage, &self.dir);
+        if result.is_err() {
+            writer.lock().restore(plan);
+        }
+        result
+    }
+
+    fn sync_if_needed(&self) -> Result<()> {
+        let Some(writer) = &self.writer else {
+            return Ok(());
+        };
+        let pos = writer.lock().appended();
+        self.durability.wait_durable(pos, || self.flush())
+    }
+}

@@ -1,0 +1,523 @@
+//! The C ABI. This is the only module that knows about C: raw pointers are checked here,
+//! panics are caught here, and engine errors become stable status codes here. The doc
+//! comments below are copied into `include/bitcask.h` by cbindgen and are the API contract.
+
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)] // each function's safety contract is in its header doc
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void, CStr, CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::db::Db;
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::{Options, SyncMode};
+
+/// Success.
+pub const BC_OK: i32 = 0;
+/// The key has no live value (never written, deleted or expired). Not an error condition;
+/// it sets the thread's message to "key not found".
+pub const BC_NOT_FOUND: i32 = 1;
+/// A NULL pointer with a non-zero length, an empty or oversized key, an oversized value, an
+/// out-of-range option, a path that is not a directory or holds foreign files.
+pub const BC_INVALID_ARGUMENT: i32 = 2;
+/// The operating system failed an operation (EIO, ENOSPC, EACCES, missing directory...). The
+/// message names the file and the OS error. Writes can be retried: nothing acknowledged
+/// earlier is lost.
+pub const BC_IO: i32 = 3;
+/// Bytes on disk failed their checksum. No wrong bytes are ever returned instead.
+pub const BC_CORRUPTION: i32 = 4;
+/// Another handle (in this or another process) holds the directory's write lock. The
+/// message names the directory.
+pub const BC_LOCKED: i32 = 5;
+/// A write through a handle opened read-only.
+pub const BC_READ_ONLY: i32 = 6;
+/// A bug in libbitcask (for example a caught panic). The handle stays usable.
+pub const BC_INTERNAL: i32 = 7;
+/// A caller-supplied buffer is too small for the value.
+pub const BC_BUFFER_TOO_SMALL: i32 = 8;
+/// The operation conflicts with one already running (for example a second merge).
+pub const BC_BUSY: i32 = 9;
+
+/// Writes reach the OS page cache before the call returns: they survive the process being
+/// killed, but not a power cut. The default.
+pub const BC_SYNC_NONE: i32 = 0;
+/// Every write is fsynced before the call returns; concurrent writers share fsyncs.
+pub const BC_SYNC_ALWAYS: i32 = 1;
+/// A background thread fsyncs every `sync_interval_ms` (default 1000 ms).
+pub const BC_SYNC_INTERVAL: i32 = 2;
+
+/// Largest key accepted, in bytes (64 KiB).
+pub const BC_MAX_KEY_LEN: u32 = 65536;
+/// Largest value accepted, in bytes (512 MiB).
+pub const BC_MAX_VALUE_LEN: u32 = 536870912;
+
+/// An open store. Opaque; created by `bc_open`, destroyed by `bc_close`.
+pub struct bc_db {
+    db: Db,
+}
+
+/// Open options. Opaque; created by `bc_options_new`, destroyed by `bc_options_free`.
+pub struct bc_options {
+    opts: Options,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<Cow<'static, CStr>> = const { RefCell::new(Cow::Borrowed(c"")) };
+}
+
+fn set_error_static(msg: &'static CStr) {
+    LAST_ERROR.with(|e| *e.borrow_mut() = Cow::Borrowed(msg));
+}
+
+fn set_error(msg: &str) {
+    let c = CString::new(msg.replace('\0', "?")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = Cow::Owned(c));
+}
+
+fn status_of(kind: ErrorKind) -> i32 {
+    match kind {
+        ErrorKind::NotFound => BC_NOT_FOUND,
+        ErrorKind::InvalidArgument => BC_INVALID_ARGUMENT,
+        ErrorKind::Io => BC_IO,
+        ErrorKind::Corruption => BC_CORRUPTION,
+        ErrorKind::Locked => BC_LOCKED,
+        ErrorKind::ReadOnly => BC_READ_ONLY,
+        ErrorKind::Internal => BC_INTERNAL,
+        ErrorKind::BufferTooSmall => BC_BUFFER_TOO_SMALL,
+        ErrorKind::Busy => BC_BUSY,
+    }
+}
+
+/// What an exported function's body produced: success, "not found", or an error.
+enum Outcome {
+    Ok,
+    NotFound,
+}
+
+/// Runs an exported function's body: catches panics and turns errors into a status and
+/// this thread's message.
+fn guard(body: impl FnOnce() -> Result<Outcome>) -> i32 {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(Outcome::Ok)) => BC_OK,
+        Ok(Ok(Outcome::NotFound)) => {
+            set_error_static(c"key not found");
+            BC_NOT_FOUND
+        }
+        Ok(Err(e)) => {
+            set_error(e.message());
+            status_of(e.kind())
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_error(&format!("internal error (caught panic): {what}"));
+            BC_INTERNAL
+        }
+    }
+}
+
+fn null(what: &str) -> Error {
+    Error::invalid(format!("{what} is NULL"))
+}
+
+/// Borrows `len` bytes at `ptr`; NULL is accepted only with length 0.
+///
+/// # Safety
+/// `ptr` must be valid for `len` bytes for the returned lifetime.
+unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(Error::invalid(format!(
+            "{what} is NULL but its length is {len}"
+        )));
+    }
+    if len > isize::MAX as usize {
+        return Err(Error::invalid(format!("{what} length {len} is too large")));
+    }
+    // SAFETY: non-NULL, length checked, validity promised by the caller.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// # Safety
+/// `db` must be NULL or a live handle from `bc_open`.
+unsafe fn db_ref<'a>(db: *const bc_db) -> Result<&'a Db> {
+    // SAFETY: NULL is checked; liveness is the caller's contract.
+    unsafe { db.as_ref() }
+        .map(|d| &d.db)
+        .ok_or_else(|| null("db"))
+}
+
+/// # Safety
+/// `opts` must be NULL or a live pointer from `bc_options_new`.
+unsafe fn opts_mut<'a>(opts: *mut bc_options) -> Result<&'a mut Options> {
+    // SAFETY: NULL is checked; liveness and exclusivity are the caller's contract.
+    unsafe { opts.as_mut() }
+        .map(|o| &mut o.opts)
+        .ok_or_else(|| null("opts"))
+}
+
+/// Returns the library version, e.g. "0.1.0" (the same as `BC_VERSION_STRING` for the
+/// header the program was built with). Static storage; never NULL; do not free.
+#[no_mangle]
+pub extern "C" fn bc_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Returns a static, human-readable name for a status code ("BC_OK", "BC_NOT_FOUND", ...),
+/// or "BC_UNKNOWN" for a number that is not a status. Never NULL; do not free.
+#[no_mangle]
+pub extern "C" fn bc_status_str(status: i32) -> *const c_char {
+    let s: &'static CStr = match status {
+        BC_OK => c"BC_OK",
+        BC_NOT_FOUND => c"BC_NOT_FOUND",
+        BC_INVALID_ARGUMENT => c"BC_INVALID_ARGUMENT",
+        BC_IO => c"BC_IO",
+        BC_CORRUPTION => c"BC_CORRUPTION",
+        BC_LOCKED => c"BC_LOCKED",
+        BC_READ_ONLY => c"BC_READ_ONLY",
+        BC_INTERNAL => c"BC_INTERNAL",
+        BC_BUFFER_TOO_SMALL => c"BC_BUFFER_TOO_SMALL",
+        BC_BUSY => c"BC_BUSY",
+        _ => c"BC_UNKNOWN",
+    };
+    s.as_ptr()
+}
+
+/// Returns the message of the last call that failed (returned anything but `BC_OK`) on the
+/// calling OS thread; "" if none has. Successful calls leave it unchanged.
+///
+/// The message is thread-local: call this on the same OS thread, before that thread makes
+/// another libbitcask call. Runtimes that move work between OS threads (Go goroutines,
+/// worker pools) must read it inside the same native call that failed, for example from a
+/// small C shim that calls the function and then `bc_last_error`.
+///
+/// The returned string is owned by the library and valid until the next failing call on
+/// this thread. Never NULL; do not free.
+#[no_mangle]
+pub extern "C" fn bc_last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// Frees a buffer returned by the library (for example a value from `bc_get`). NULL is a
+/// no-op. Do not pass memory from anywhere else.
+#[no_mangle]
+pub unsafe extern "C" fn bc_free(buf: *mut c_void) {
+    // SAFETY: the buffer came from libc::malloc in this module (caller's contract).
+    unsafe { libc::free(buf) }
+}
+
+/// Creates an options object holding the defaults: max_file_size 256 MiB, sync
+/// `BC_SYNC_NONE`, sync_interval_ms 1000, read-write, create the directory if missing.
+/// Returns NULL only if memory is exhausted. Free it with `bc_options_free`; `bc_open` does
+/// not take ownership. An options object may be reused for several opens but must not be
+/// used from two threads at once.
+#[no_mangle]
+pub extern "C" fn bc_options_new() -> *mut bc_options {
+    catch_unwind(|| {
+        Box::into_raw(Box::new(bc_options {
+            opts: Options::default(),
+        }))
+    })
+    .unwrap_or(std::ptr::null_mut())
+}
+
+/// Frees an options object. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_free(opts: *mut bc_options) {
+    if !opts.is_null() {
+        // SAFETY: a pointer from bc_options_new, freed once (caller's contract).
+        drop(unsafe { Box::from_raw(opts) });
+    }
+}
+
+/// Sets the size at which the active data file is sealed and a new one started, in bytes,
+/// from 4096 to 4294967295 (default 268435456). A record larger than this still works: it
+/// gets a file of its own.
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or an out-of-range size.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_max_file_size(opts: *mut bc_options, bytes: u64) -> i32 {
+    // SAFETY: checked by opts_mut; liveness is the caller's contract.
+    guard(|| {
+        unsafe { opts_mut(opts) }?
+            .set_max_file_size(bytes)
+            .map(|_| Outcome::Ok)
+    })
+}
+
+/// Sets the sync strategy: `BC_SYNC_NONE`, `BC_SYNC_ALWAYS` or `BC_SYNC_INTERVAL`.
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or an unknown mode.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_sync(opts: *mut bc_options, mode: i32) -> i32 {
+    guard(|| {
+        // SAFETY: checked by opts_mut; liveness is the caller's contract.
+        let o = unsafe { opts_mut(opts) }?;
+        o.sync = match mode {
+            BC_SYNC_NONE => SyncMode::None,
+            BC_SYNC_ALWAYS => SyncMode::Always,
+            BC_SYNC_INTERVAL => SyncMode::Interval,
+            _ => return Err(Error::invalid(format!("unknown sync mode {mode}"))),
+        };
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Sets the period of `BC_SYNC_INTERVAL`, in milliseconds (at least 1; default 1000).
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or 0.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_sync_interval_ms(opts: *mut bc_options, ms: u32) -> i32 {
+    // SAFETY: checked by opts_mut; liveness is the caller's contract.
+    guard(|| {
+        unsafe { opts_mut(opts) }?
+            .set_sync_interval_ms(ms)
+            .map(|_| Outcome::Ok)
+    })
+}
+
+/// Opens the store read-only (`read_only` non-zero): no lock is taken, so it can run beside a
+/// writer, it sees the data as of the open, and every write returns `BC_READ_ONLY`. Nothing
+/// on disk is modified (a torn tail is ignored, not truncated). Default: read-write.
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_read_only(opts: *mut bc_options, read_only: bool) -> i32 {
+    guard(|| {
+        // SAFETY: checked by opts_mut; liveness is the caller's contract.
+        unsafe { opts_mut(opts) }?.read_only = read_only;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Whether `bc_open` creates a missing directory (with its parents). Default: true.
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_create_if_missing(
+    opts: *mut bc_options,
+    create: bool,
+) -> i32 {
+    guard(|| {
+        // SAFETY: checked by opts_mut; liveness is the caller's contract.
+        unsafe { opts_mut(opts) }?.create_if_missing = create;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Opens (creating if allowed) the store in directory `path` and rebuilds its index from the
+/// data files.
+///
+/// `path`: NUL-terminated; not retained. `opts`: NULL for defaults; not retained (free it
+/// whenever you like). `db_out`: receives the handle on success only; close it with
+/// `bc_close`.
+///
+/// A read-write open takes an exclusive lock on `path/LOCK` (flock: released by the kernel
+/// if the process dies, so it is never stale). A torn record at the end of the newest data
+/// file (a crash mid-write) is truncated away; damaged records elsewhere are skipped and the
+/// records after them kept (see docs/FORMAT.md).
+///
+/// Returns `BC_OK`; `BC_INVALID_ARGUMENT` (NULL `path`/`db_out`, empty path, `path` is not a
+/// directory, or it holds files that are not part of a store); `BC_LOCKED` (another writer
+/// has it); `BC_IO` (missing directory without create_if_missing or read-only, permission,
+/// disk errors). The handle may be used from many threads at once.
+#[no_mangle]
+pub unsafe extern "C" fn bc_open(
+    path: *const c_char,
+    opts: *const bc_options,
+    db_out: *mut *mut bc_db,
+) -> i32 {
+    guard(|| {
+        if path.is_null() {
+            return Err(null("path"));
+        }
+        if db_out.is_null() {
+            return Err(null("db_out"));
+        }
+        // SAFETY: non-NULL, NUL-terminated by contract.
+        let path = unsafe { CStr::from_ptr(path) }.to_bytes();
+        if path.is_empty() {
+            return Err(Error::invalid("path is empty"));
+        }
+        // SAFETY: NULL means defaults; otherwise a live options object by contract.
+        let opts = unsafe { opts.as_ref() }.map_or_else(Options::default, |o| o.opts.clone());
+        let db = Db::open(OsStr::from_bytes(path), opts)?;
+        let handle = Box::into_raw(Box::new(bc_db { db }));
+        // SAFETY: db_out is non-NULL and writable by contract.
+        unsafe { *db_out = handle };
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Syncs all writes, trims and closes the files, releases the lock and frees the handle.
+/// The handle is freed even when an error is returned; never use it again. No other thread
+/// may be using the handle. NULL is a no-op returning `BC_OK`.
+/// Returns `BC_OK` or `BC_IO` (the final sync failed: writes since the last successful sync
+/// may not be durable).
+#[no_mangle]
+pub unsafe extern "C" fn bc_close(db: *mut bc_db) -> i32 {
+    guard(|| {
+        if db.is_null() {
+            return Ok(Outcome::Ok);
+        }
+        // SAFETY: a handle from bc_open, closed once (caller's contract).
+        let handle = unsafe { Box::from_raw(db) };
+        handle.db.close().map(|_| Outcome::Ok)
+    })
+}
+
+/// Stores `value` under `key`, replacing any previous value and expiry.
+///
+/// `key`: 1 to `BC_MAX_KEY_LEN` bytes. `value`: 0 to `BC_MAX_VALUE_LEN` bytes (NULL allowed
+/// when `value_len` is 0). Both are copied; the caller keeps ownership. On return the
+/// write is durable as the sync strategy promises.
+///
+/// Returns `BC_OK`, `BC_INVALID_ARGUMENT`, `BC_READ_ONLY`, or `BC_IO` (nothing was written;
+/// retry once the cause, e.g. a full disk, is gone).
+#[no_mangle]
+pub unsafe extern "C" fn bc_put(
+    db: *mut bc_db,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> i32 {
+    // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+    guard(|| unsafe {
+        let db = db_ref(db)?;
+        db.put(
+            bytes(key, key_len, "key")?,
+            bytes(value, value_len, "value")?,
+        )?;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Like `bc_put`, but the key reads as missing once `ttl_ms` milliseconds (at least 1)
+/// have passed. Expiry uses the wall clock (unix time); which write wins never does.
+#[no_mangle]
+pub unsafe extern "C" fn bc_put_ttl(
+    db: *mut bc_db,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+    ttl_ms: u64,
+) -> i32 {
+    // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+    guard(|| unsafe {
+        let db = db_ref(db)?;
+        db.put_ttl(
+            bytes(key, key_len, "key")?,
+            bytes(value, value_len, "value")?,
+            ttl_ms,
+        )?;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Like `bc_put`, but the key reads as missing from unix time `expires_at_ms`
+/// (milliseconds) on; 0 means never.
+#[no_mangle]
+pub unsafe extern "C" fn bc_put_expiring(
+    db: *mut bc_db,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+    expires_at_ms: u64,
+) -> i32 {
+    // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+    guard(|| unsafe {
+        let db = db_ref(db)?;
+        let (k, v) = (
+            bytes(key, key_len, "key")?,
+            bytes(value, value_len, "value")?,
+        );
+        db.put_expiring(k, v, expires_at_ms)?;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Reads `key`'s value: one index lookup and at most one read; the record's CRC is verified
+/// before anything is returned.
+///
+/// On `BC_OK`, `*value_out` receives a new buffer of `*value_len_out` bytes (never NULL,
+/// even for an empty value) that the caller must free with `bc_free`. On any other status
+/// the out-parameters are untouched.
+///
+/// Returns `BC_OK`, `BC_NOT_FOUND` (missing, deleted or expired), `BC_INVALID_ARGUMENT`,
+/// `BC_CORRUPTION` (the record on disk is damaged), `BC_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_get(
+    db: *mut bc_db,
+    key: *const u8,
+    key_len: usize,
+    value_out: *mut *mut u8,
+    value_len_out: *mut usize,
+) -> i32 {
+    guard(|| {
+        if value_out.is_null() || value_len_out.is_null() {
+            return Err(null("value_out or value_len_out"));
+        }
+        // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+        let (db, key) = unsafe { (db_ref(db)?, bytes(key, key_len, "key")?) };
+        let copied = db.get_with(key, |v| {
+            // SAFETY: malloc of at least one byte, then a copy of v.len() bytes into it.
+            unsafe {
+                let buf = libc::malloc(v.len().max(1)) as *mut u8;
+                if !buf.is_null() {
+                    std::ptr::copy_nonoverlapping(v.as_ptr(), buf, v.len());
+                }
+                (buf, v.len())
+            }
+        })?;
+        match copied {
+            None => Ok(Outcome::NotFound),
+            Some((buf, _)) if buf.is_null() => Err(Error::internal("out of memory")),
+            Some((buf, len)) => {
+                // SAFETY: both out-pointers are non-NULL and writable by contract.
+                unsafe {
+                    *value_out = buf;
+                    *value_len_out = len;
+                }
+                Ok(Outcome::Ok)
+            }
+        }
+    })
+}
+
+/// Deletes `key` by appending a tombstone. Deleting a missing key succeeds and writes
+/// nothing. Returns `BC_OK`, `BC_INVALID_ARGUMENT`, `BC_READ_ONLY` or `BC_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_delete(db: *mut bc_db, key: *const u8, key_len: usize) -> i32 {
+    // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+    guard(|| unsafe {
+        db_ref(db)?.delete(bytes(key, key_len, "key")?)?;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Makes every write that has returned so far durable (fsync of the data files and the
+/// directory), whatever the sync strategy. On a read-only handle it does nothing.
+/// Returns `BC_OK`, `BC_INVALID_ARGUMENT` (NULL) or `BC_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_sync(db: *mut bc_db) -> i32 {
+    // SAFETY: checked by db_ref; liveness is the caller's contract.
+    guard(|| unsafe { db_ref(db) }?.sync().map(|_| Outcome::Ok))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn limits_match_the_engine() {
+        assert_eq!(super::BC_MAX_KEY_LEN as usize, crate::record::MAX_KEY_LEN);
+        assert_eq!(
+            super::BC_MAX_VALUE_LEN as usize,
+            crate::record::MAX_VALUE_LEN
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! libbitcask: a Bitcask-style key-value store with a C ABI.
+//!
+//! The engine (`db`, `writer`, `recovery`, `keydir`, `datafile`, `record`, `storage`, `sync`)
+//! knows nothing about C; `ffi` is the only module that does.
+
+pub mod datafile;
+pub mod db;
+pub mod error;
+pub mod ffi;
+pub mod keydir;
+pub mod options;
+pub mod record;
+pub mod recovery;
+pub mod stats;
+pub mod storage;
+pub mod sync;
+pub mod writer;
+
+pub use db::{Db, Stats};
+pub use error::{Error, ErrorKind, Result};
+pub use options::{Options, SyncMode};
+pub use writer::Op;

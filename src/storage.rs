@@ -1,0 +1,328 @@
+//! All file I/O goes through the two small traits in this module, so that tests can run the
+//! real engine on a simulated disk (power cuts, EIO, ENOSPC) and production runs on the OS.
+//!
+//! The OS backend reads immutable files through a read-only memory map and writes the active
+//! file through a shared writable map over space reserved with `fallocate`. A put is then a
+//! `memcpy` into the page cache: no syscall, yet the bytes belong to the kernel the moment the
+//! copy ends, so a `kill -9` right after `put` returns loses nothing. `fallocate` (not a sparse
+//! `ftruncate`) is what makes a full disk an `ENOSPC` error instead of a `SIGBUS`.
+
+use std::any::Any;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// What a path names, as far as opening a store cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    Missing,
+    Dir,
+    Other,
+}
+
+/// Directory-level operations. Paths are absolute or relative to the process's cwd.
+pub trait Storage: Send + Sync {
+    fn path_kind(&self, path: &Path) -> io::Result<PathKind>;
+    fn create_dir_all(&self, path: &Path) -> io::Result<()>;
+    /// Names (not paths) of the entries in `dir`.
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// Opens an existing file for reading only.
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn StorageFile>>;
+    /// Opens a file for writing, creating it when missing. `reserve` is the size the caller
+    /// expects the file to reach; a backend may use it to preallocate or map ahead.
+    fn open_write(&self, path: &Path, reserve: u64) -> io::Result<Box<dyn StorageFile>>;
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Makes creations, renames and removals in `dir` durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// Takes the exclusive writer lock at `path`; `Ok(None)` when another holder has it.
+    /// The lock is released when the returned guard is dropped.
+    fn try_lock(&self, path: &Path) -> io::Result<Option<Box<dyn Any + Send + Sync>>>;
+}
+
+/// One open file. Reads may run concurrently with each other and with `write_at` to other
+/// ranges; the engine never reads a range while it is being written.
+pub trait StorageFile: Send + Sync {
+    /// The file's size on disk (for a writable file this may include preallocated zeros).
+    fn size(&self) -> u64;
+    /// Calls `f` with exactly the bytes `[off, off + len)`; fails with `UnexpectedEof` if the
+    /// file is shorter.
+    fn read_with(&self, off: u64, len: usize, f: &mut dyn FnMut(&[u8])) -> io::Result<()>;
+    /// Writes `parts` back to back starting at `off`. Either all bytes are written or an
+    /// error is returned (the bytes past the old end may then hold anything).
+    fn write_at(&self, off: u64, parts: &[&[u8]]) -> io::Result<()>;
+    fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Makes every byte written so far durable.
+    fn sync(&self) -> io::Result<()>;
+}
+
+/// The real file system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsStorage;
+
+impl Storage for OsStorage {
+    fn path_kind(&self, path: &Path) -> io::Result<PathKind> {
+        match fs::metadata(path) {
+            Ok(m) if m.is_dir() => Ok(PathKind::Dir),
+            Ok(_) => Ok(PathKind::Other),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(PathKind::Missing),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        fs::create_dir_all(path)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        Ok(names)
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        let map = Mapping::new(&file, len, false);
+        Ok(Box::new(OsFile {
+            file,
+            map,
+            size: AtomicU64::new(len),
+            pwrite_only: AtomicBool::new(true),
+        }))
+    }
+
+    fn open_write(&self, path: &Path, reserve: u64) -> io::Result<Box<dyn StorageFile>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .open(path)?;
+        let len = file.metadata()?.len();
+        let map = Mapping::new(&file, reserve.max(len), true);
+        let pwrite_only = map.is_none();
+        Ok(Box::new(OsFile {
+            file,
+            map,
+            size: AtomicU64::new(len),
+            pwrite_only: AtomicBool::new(pwrite_only),
+        }))
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
+
+    fn try_lock(&self, path: &Path) -> io::Result<Option<Box<dyn Any + Send + Sync>>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .open(path)?;
+        // SAFETY: flock on a descriptor we own; no memory is passed.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(Some(Box::new(file)));
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            Ok(None)
+        } else {
+            Err(err)
+        }
+    }
+}
+
+/// A shared memory map over the first `cap` bytes of a file. The map is made once and never
+/// moved, so readers may copy from it while the writer extends the file underneath.
+struct Mapping {
+    ptr: *mut u8,
+    cap: u64,
+}
+
+// SAFETY: the mapping is plain memory shared with the kernel; the engine's protocol (readers
+// only touch published, never-rewritten ranges) makes concurrent access data-race free.
+unsafe impl Send for Mapping {}
+// SAFETY: as above.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps `cap` bytes, or returns `None` when mapping is impossible (size 0, no address
+    /// space, a file system without mmap) so the caller falls back to pread/pwrite.
+    fn new(file: &File, cap: u64, writable: bool) -> Option<Mapping> {
+        if cap == 0 || cap > isize::MAX as u64 {
+            return None;
+        }
+        let prot = if writable {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            libc::PROT_READ
+        };
+        // SAFETY: a fresh shared mapping of our own descriptor; the kernel picks the address.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                cap as usize,
+                prot,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return None;
+        }
+        Some(Mapping {
+            ptr: ptr as *mut u8,
+            cap,
+        })
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: ptr/cap are exactly what mmap returned; nothing borrows the map any more
+        // because the owning OsFile is being dropped.
+        unsafe {
+            libc::munmap(self.ptr as *mut libc::c_void, self.cap as usize);
+        }
+    }
+}
+
+struct OsFile {
+    file: File,
+    map: Option<Mapping>,
+    /// Bytes the file holds on disk (written or preallocated); mapped reads stay below it.
+    size: AtomicU64,
+    /// Writes go through pwrite (no map, or fallocate unsupported on this file system).
+    pwrite_only: AtomicBool,
+}
+
+/// Preallocation step for the active file: large enough that the fallocate syscall (and the
+/// size change an fdatasync must then flush) is rare, small enough not to waste disk.
+const GROW_STEP: u64 = 8 << 20;
+
+impl OsFile {
+    /// Extends the file to at least `end` bytes with real blocks, so later stores into the
+    /// map cannot fault on a full disk.
+    fn grow(&self, end: u64) -> io::Result<()> {
+        let size = self.size.load(Ordering::Acquire);
+        if end <= size {
+            return Ok(());
+        }
+        let cap = self.map.as_ref().map_or(0, |m| m.cap);
+        let target = end.max((size + GROW_STEP).min(cap));
+        // SAFETY: fallocate on our own descriptor with plain integer arguments.
+        let rc = unsafe {
+            libc::fallocate(
+                self.file.as_raw_fd(),
+                0,
+                size as libc::off_t,
+                (target - size) as libc::off_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        self.size.store(target, Ordering::Release);
+        Ok(())
+    }
+
+    fn write_mapped(&self, map: &Mapping, off: u64, parts: &[&[u8]]) {
+        let mut at = off as usize;
+        for part in parts {
+            // SAFETY: the caller checked that [off, off + total) lies inside the map and the
+            // file; no reader looks at this range until the engine publishes it.
+            unsafe {
+                std::ptr::copy_nonoverlapping(part.as_ptr(), map.ptr.add(at), part.len());
+            }
+            at += part.len();
+        }
+    }
+}
+
+impl StorageFile for OsFile {
+    fn size(&self) -> u64 {
+        self.size.load(Ordering::Acquire)
+    }
+
+    fn read_with(&self, off: u64, len: usize, f: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+        let end = off
+            .checked_add(len as u64)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        if end > self.size.load(Ordering::Acquire) {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("read of {len} bytes at offset {off} runs past the end of the file"),
+            ));
+        }
+        if let Some(map) = &self.map {
+            if end <= map.cap {
+                // SAFETY: the range is inside the mapping and inside the file, and it is never
+                // written again once published, so it is valid, initialized and unaliased by
+                // any writer for the duration of `f`.
+                let bytes = unsafe { std::slice::from_raw_parts(map.ptr.add(off as usize), len) };
+                f(bytes);
+                return Ok(());
+            }
+        }
+        let mut buf = vec![0u8; len];
+        self.file.read_exact_at(&mut buf, off)?;
+        f(&buf);
+        Ok(())
+    }
+
+    fn write_at(&self, off: u64, parts: &[&[u8]]) -> io::Result<()> {
+        let total: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        let end = off + total;
+        if let (Some(map), false) = (&self.map, self.pwrite_only.load(Ordering::Relaxed)) {
+            if end <= map.cap {
+                match self.grow(end) {
+                    Ok(()) => {
+                        self.write_mapped(map, off, parts);
+                        return Ok(());
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+                        self.pwrite_only.store(true, Ordering::Relaxed);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let mut at = off;
+        for part in parts {
+            self.file.write_all_at(part, at)?;
+            at += part.len() as u64;
+        }
+        self.size.fetch_max(end, Ordering::AcqRel);
+        Ok(())
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)?;
+        self.size.store(len, Ordering::Release);
+        Ok(())
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        // fdatasync also writes back pages dirtied through the shared map.
+        self.file.sync_data()
+    }
+}

@@ -1,0 +1,251 @@
+//! The write path: appending records to the active data file, publishing them in the keydir,
+//! and rotating to a new file at `max_file_size`. One `Writer` exists per writable handle,
+//! behind the handle's writer mutex, so appends are serialized.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::datafile::{data_file_name, DataFile};
+use crate::error::{Error, Result};
+use crate::keydir::{shard_index, Entry, Keydir};
+use crate::options::{Options, SyncMode};
+use crate::record::{Header, FLAG_BATCH_CONT, FLAG_TOMBSTONE, HEADER_LEN};
+use crate::stats::FileTable;
+use crate::storage::Storage;
+
+/// One write: a put (`tombstone == false`) or a delete.
+#[derive(Debug, Clone, Copy)]
+pub struct Op<'a> {
+    pub key: &'a [u8],
+    pub value: &'a [u8],
+    /// Unix ms; 0 = never.
+    pub expires_at: u64,
+    pub tombstone: bool,
+}
+
+impl Op<'_> {
+    fn record_len(&self) -> u64 {
+        (HEADER_LEN + self.key.len() + self.value.len()) as u64
+    }
+}
+
+pub struct Writer {
+    storage: Arc<dyn Storage>,
+    dir: PathBuf,
+    opts: Options,
+    active: Arc<DataFile>,
+    write_off: u64,
+    next_seq: u64,
+    next_file_id: u32,
+    /// Bytes appended since open, across files: the log position group commit waits on.
+    appended: u64,
+    /// Sealed files not yet synced, and whether file creations await a directory sync
+    /// (only outside `SyncMode::Always`, which syncs them at rotation).
+    unsynced: Vec<Arc<DataFile>>,
+    dir_dirty: bool,
+}
+
+/// What a sync must cover, taken from the writer under its lock and run outside it.
+pub struct SyncPlan {
+    files: Vec<Arc<DataFile>>,
+    dir: bool,
+    /// Log position that is durable once the plan ran.
+    pub pos: u64,
+}
+
+impl Writer {
+    /// `active` is the file to append to, already truncated to `write_off`.
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        dir: PathBuf,
+        opts: Options,
+        active: Arc<DataFile>,
+        write_off: u64,
+        next_seq: u64,
+    ) -> Writer {
+        let next_file_id = active.id() + 1;
+        Writer {
+            storage,
+            dir,
+            opts,
+            active,
+            write_off,
+            next_seq,
+            next_file_id,
+            appended: 0,
+            unsynced: Vec::new(),
+            dir_dirty: false,
+        }
+    }
+
+    pub fn appended(&self) -> u64 {
+        self.appended
+    }
+
+    /// Takes everything written but not yet synced.
+    pub fn sync_plan(&mut self) -> SyncPlan {
+        let mut files = std::mem::take(&mut self.unsynced);
+        files.push(Arc::clone(&self.active));
+        SyncPlan {
+            files,
+            dir: std::mem::take(&mut self.dir_dirty),
+            pos: self.appended,
+        }
+    }
+
+    /// Puts back the parts of a plan that failed, so the next sync retries them.
+    pub fn restore(&mut self, plan: SyncPlan) {
+        let active = self.active.id();
+        let mut files = plan.files;
+        files.retain(|f| f.id() != active);
+        files.append(&mut self.unsynced);
+        self.unsynced = files;
+        self.dir_dirty |= plan.dir;
+    }
+
+    /// Appends `ops` as one unit with a single write: a batch of several ops is marked so
+    /// that recovery applies all of it or none of it. The ops become visible to readers
+    /// together, only after the write succeeded. Returns the log position to wait on for
+    /// durability.
+    pub fn append(&mut self, keydir: &Keydir, files: &FileTable, ops: &[Op<'_>]) -> Result<u64> {
+        let total: u64 = ops.iter().map(Op::record_len).sum();
+        if self.write_off > 0 && self.write_off + total > self.opts.max_file_size {
+            self.rotate(keydir, files, total)?;
+        }
+        let file_id = self.active.id();
+        let base = self.write_off;
+
+        let mut headers = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            let mut flags = if op.tombstone { FLAG_TOMBSTONE } else { 0 };
+            if i + 1 < ops.len() {
+                flags |= FLAG_BATCH_CONT;
+            }
+            let h = Header::for_record(
+                self.next_seq + i as u64,
+                op.expires_at,
+                flags,
+                op.key,
+                op.value,
+            );
+            headers.push(h.encode());
+        }
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(ops.len() * 3);
+        for (h, op) in headers.iter().zip(ops) {
+            parts.extend_from_slice(&[&h[..], op.key, op.value]);
+        }
+        self.active
+            .storage()
+            .write_at(base, &parts)
+            .map_err(|e| Error::io(format!("appending to {}", self.active.name()), e))?;
+
+        let mut dead = Vec::new();
+        let mut shard_ids: Vec<usize> = ops.iter().map(|op| shard_index(op.key)).collect();
+        shard_ids.sort_unstable();
+        shard_ids.dedup();
+        let shards = keydir.shards();
+        let mut guards: Vec<_> = shard_ids.iter().map(|&i| (i, shards[i].write())).collect();
+        let mut off = base;
+        for op in ops {
+            let i = shard_index(op.key);
+            let shard = &mut guards.iter_mut().find(|(j, _)| *j == i).expect("locked").1;
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let old = if op.tombstone {
+                dead.push((file_id, op.record_len()));
+                shard.remove(op.key)
+            } else {
+                let entry = Entry::new(
+                    file_id,
+                    off as u32,
+                    op.value.len() as u32,
+                    seq,
+                    op.expires_at != 0,
+                );
+                shard.insert(op.key, entry)
+            };
+            if let Some(old) = old {
+                dead.push((old.file_id, old.record_len(op.key.len())));
+            }
+            off += op.record_len();
+        }
+        drop(guards);
+        files.record_append(file_id, total, &dead);
+        self.write_off += total;
+        self.appended += total;
+        Ok(self.appended)
+    }
+
+    /// Seals the active file (trimmed to its records, synced unless sync is `None`) and
+    /// starts the next one, reserving room for at least `need` bytes.
+    fn rotate(&mut self, keydir: &Keydir, files: &FileTable, need: u64) -> Result<()> {
+        let old = &self.active;
+        let ctx = |what: &str, name: &str| format!("{what} {name}");
+        old.storage()
+            .set_len(self.write_off)
+            .map_err(|e| Error::io(ctx("trimming", old.name()), e))?;
+        if self.opts.sync == SyncMode::Always {
+            old.storage()
+                .sync()
+                .map_err(|e| Error::io(ctx("syncing", old.name()), e))?;
+        } else {
+            self.unsynced.push(Arc::clone(old));
+            self.dir_dirty = true;
+        }
+        let id = self.next_file_id;
+        let name = data_file_name(id);
+        let path = self.dir.join(&name);
+        let reserve = self.opts.max_file_size.max(need);
+        let file = self
+            .storage
+            .open_write(&path, reserve)
+            .map_err(|e| Error::io(ctx("creating", &path.display().to_string()), e))?;
+        if self.opts.sync == SyncMode::Always {
+            self.storage.sync_dir(&self.dir).map_err(|e| {
+                Error::io(ctx("syncing directory", &self.dir.display().to_string()), e)
+            })?;
+        }
+        let df = Arc::new(DataFile::new(id, file));
+        keydir.add_file(&df);
+        files.add_total(id, 0);
+        self.active = df;
+        self.write_off = 0;
+        self.next_file_id += 1;
+        Ok(())
+    }
+
+    /// Trims the active file's preallocated tail and syncs everything: called on close.
+    pub fn finish(&mut self) -> Result<()> {
+        self.active
+            .storage()
+            .set_len(self.write_off)
+            .map_err(|e| Error::io(format!("trimming {}", self.active.name()), e))?;
+        self.dir_dirty = true;
+        let plan = self.sync_plan();
+        match plan.run(&*self.storage, &self.dir) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.restore(plan);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl SyncPlan {
+    /// Syncs the files (and the directory if files were created); returns the log position
+    /// now durable.
+    pub fn run(&self, storage: &dyn Storage, dir: &Path) -> Result<u64> {
+        for f in &self.files {
+            f.storage()
+                .sync()
+                .map_err(|e| Error::io(format!("syncing {}", f.name()), e))?;
+        }
+        if self.dir {
+            storage
+                .sync_dir(dir)
+                .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
+        }
+        Ok(self.pos)
+    }
+}
