@@ -403,15 +403,11 @@ fn readers_run_during_writes_from_many_threads() {
                 // Per key, versions only move forward.
                 let mut last = vec![0u32; 200];
                 for _ in 0..50 {
-                    for i in 0..200usize {
+                    for (i, seen) in last.iter_mut().enumerate() {
                         let v = db.get(format!("k{i}").as_bytes()).unwrap().unwrap();
                         let round = u32::from_le_bytes(v.try_into().unwrap());
-                        assert!(
-                            round >= last[i],
-                            "key {i} went back from {} to {round}",
-                            last[i]
-                        );
-                        last[i] = round;
+                        assert!(round >= *seen, "key {i} went back from {seen} to {round}");
+                        *seen = round;
                     }
                 }
             })
