@@ -112,14 +112,100 @@
 #define BC_MAX_VALUE_LEN 536870912
 
 /**
+ * The iterator is exhausted (from `bc_iter_next`).
+ */
+#define BC_DONE 10
+
+/**
+ * A list of writes applied atomically by `bc_batch_commit`. Opaque; created by
+ * `bc_batch_new`, destroyed by `bc_batch_free`.
+ */
+typedef struct bc_batch bc_batch;
+
+/**
  * An open store. Opaque; created by `bc_open`, destroyed by `bc_close`.
  */
 typedef struct bc_db bc_db;
 
 /**
+ * A consistent snapshot of the live keys, for iteration. Opaque; created by `bc_iter_new`,
+ * destroyed by `bc_iter_free`.
+ */
+typedef struct bc_iter bc_iter;
+
+/**
  * Open options. Opaque; created by `bc_options_new`, destroyed by `bc_options_free`.
  */
 typedef struct bc_options bc_options;
+
+/**
+ * A reader over one version of one value. Opaque; created by `bc_value_open`, destroyed
+ * by `bc_value_close`.
+ */
+typedef struct bc_value bc_value;
+
+/**
+ * Store-wide counters filled in by `bc_get_stats`. Fields may be appended in later
+ * versions (never removed or reordered); `bc_get_stats` writes only as many bytes as the
+ * caller says its struct has.
+ */
+typedef struct bc_stats {
+  /**
+   * Keys with a live value (expired keys not yet overwritten are counted until a merge
+   * or reopen drops them).
+   */
+  uint64_t live_keys;
+  /**
+   * Data files in the store.
+   */
+  uint64_t data_files;
+  /**
+   * Bytes of records in all data files.
+   */
+  uint64_t total_bytes;
+  /**
+   * Bytes of records no live key needs (reclaimable by merge).
+   */
+  uint64_t dead_bytes;
+  /**
+   * RAM held by the index, from the allocator's real block sizes.
+   */
+  uint64_t keydir_bytes;
+  /**
+   * Damaged byte ranges skipped when the store was opened.
+   */
+  uint64_t damaged_ranges;
+  /**
+   * Bytes in those ranges.
+   */
+  uint64_t damaged_bytes;
+  /**
+   * Records of incomplete batches dropped when the store was opened.
+   */
+  uint64_t dropped_batch_records;
+  /**
+   * Bytes of an interrupted write cut from the newest file when the store was opened.
+   */
+  uint64_t truncated_bytes;
+} bc_stats;
+
+/**
+ * One data file's counters, from `bc_get_file_stats`.
+ */
+typedef struct bc_file_stat {
+  /**
+   * The NNNNNN of NNNNNN.data.
+   */
+  uint32_t file_id;
+  /**
+   * Bytes of records in the file.
+   */
+  uint64_t total_bytes;
+  /**
+   * Bytes of records no live key needs; dead_bytes / total_bytes is its fragmentation.
+   */
+  uint64_t dead_bytes;
+} bc_file_stat;
 
 #ifdef __cplusplus
 extern "C" {
@@ -310,6 +396,173 @@ int32_t bc_delete(struct bc_db *db,
  * Returns `BC_OK`, `BC_INVALID_ARGUMENT` (NULL) or `BC_IO`.
  */
 int32_t bc_sync(struct bc_db *db);
+
+/**
+ * Takes a snapshot of the live keys for iteration. Writes made after this call are not
+ * seen; the snapshot's values stay readable even if the keys are overwritten or merged
+ * away. Cost: a copy of every key (the keydir is briefly read-locked as a whole).
+ *
+ * On `BC_OK`, `*iter_out` receives an iterator to free with `bc_iter_free`. It may outlive
+ * `db`, but must be used by one thread at a time.
+ * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_iter_new(struct bc_db *db,
+                    struct bc_iter **iter_out);
+
+/**
+ * Advances the iterator. On `BC_OK`, `*key_out`/`*key_len_out` receive the next key and,
+ * if `value_out` is not NULL, `*value_out`/`*value_len_out` its value (the version current
+ * when the snapshot was taken). Keys that expired since are skipped. The pointers are owned
+ * by the iterator and valid until the next `bc_iter_next` or `bc_iter_free`: copy what you
+ * keep. Order is unspecified. Pass `value_out` NULL to iterate keys only (cheaper).
+ *
+ * Returns `BC_OK`, `BC_DONE` (no more keys; out-parameters untouched), `BC_CORRUPTION` or
+ * `BC_IO` (reading a value failed; the iterator moved past that key), `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_iter_next(struct bc_iter *iter,
+                     const uint8_t **key_out,
+                     size_t *key_len_out,
+                     const uint8_t **value_out,
+                     size_t *value_len_out);
+
+/**
+ * Frees an iterator. NULL is a no-op.
+ */
+void bc_iter_free(struct bc_iter *iter);
+
+/**
+ * Fills `*out` with store-wide counters. `out_size` is `sizeof(bc_stats)` as the caller
+ * compiled it: the library writes at most that many bytes, so programs built against an
+ * older header keep working. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_get_stats(struct bc_db *db,
+                     struct bc_stats *out,
+                     size_t out_size);
+
+/**
+ * Per-file counters. On `BC_OK`, `*files_out` receives an array of `*count_out` entries
+ * (oldest file first; never NULL) that the caller frees with `bc_free`.
+ * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_get_file_stats(struct bc_db *db,
+                          struct bc_file_stat **files_out,
+                          size_t *count_out);
+
+/**
+ * The same counters as `bc_get_stats` and `bc_get_file_stats` (plus each file's
+ * fragmentation) as one JSON object, for bindings and tools. On `BC_OK`, `*json_out`
+ * receives a NUL-terminated UTF-8 string to free with `bc_free`.
+ * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_stats_json(struct bc_db *db,
+                      char **json_out);
+
+/**
+ * Creates an empty batch. Returns NULL only if memory is exhausted. A batch belongs to no
+ * store until committed, and must be used by one thread at a time.
+ */
+struct bc_batch *bc_batch_new(void);
+
+/**
+ * Adds a put to the batch (key and value are copied). Key and value limits are those of
+ * `bc_put`, checked here. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_batch_put(struct bc_batch *batch,
+                     const uint8_t *key,
+                     size_t key_len,
+                     const uint8_t *value,
+                     size_t value_len);
+
+/**
+ * Adds a put that expires `ttl_ms` (at least 1) milliseconds after this call.
+ * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_batch_put_ttl(struct bc_batch *batch,
+                         const uint8_t *key,
+                         size_t key_len,
+                         const uint8_t *value,
+                         size_t value_len,
+                         uint64_t ttl_ms);
+
+/**
+ * Adds a delete to the batch. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_batch_delete(struct bc_batch *batch,
+                        const uint8_t *key,
+                        size_t key_len);
+
+/**
+ * Number of operations in the batch (0 for NULL).
+ */
+size_t bc_batch_len(const struct bc_batch *batch);
+
+/**
+ * Removes every operation from the batch. NULL is a no-op.
+ */
+void bc_batch_clear(struct bc_batch *batch);
+
+/**
+ * Applies every operation of the batch, in order, atomically: readers never see part of
+ * it, and after a crash either all of it or none of it is in the store. It costs one
+ * write (and under `BC_SYNC_ALWAYS` one fsync) whatever its size. On `BC_OK` the batch is
+ * emptied and may be reused; on failure it is left as it was and nothing was applied.
+ * An empty batch commits trivially.
+ * Returns `BC_OK`, `BC_INVALID_ARGUMENT`, `BC_READ_ONLY` or `BC_IO`.
+ */
+int32_t bc_batch_commit(struct bc_db *db,
+                        struct bc_batch *batch);
+
+/**
+ * Frees a batch (uncommitted operations are discarded). NULL is a no-op.
+ */
+void bc_batch_free(struct bc_batch *batch);
+
+/**
+ * Copies `key`'s value into the caller's buffer `buf` of `cap` bytes (`buf` may be NULL
+ * when `cap` is 0). On `BC_OK`, `*value_len_out` is the value's length. On
+ * `BC_BUFFER_TOO_SMALL`, `*value_len_out` is the length needed and `buf` is untouched.
+ * The CRC is verified before any byte is copied.
+ * Returns `BC_OK`, `BC_BUFFER_TOO_SMALL`, `BC_NOT_FOUND`, `BC_INVALID_ARGUMENT`,
+ * `BC_CORRUPTION`, `BC_IO`.
+ */
+int32_t bc_get_into(struct bc_db *db,
+                    const uint8_t *key,
+                    size_t key_len,
+                    uint8_t *buf,
+                    size_t cap,
+                    size_t *value_len_out);
+
+/**
+ * Opens a reader on `key`'s current value for reading it in pieces (large values). The
+ * whole record's CRC is verified here, before any byte is handed out. The reader keeps
+ * reading this version even if the key is later overwritten, deleted or merged away, and
+ * may outlive `db`.
+ *
+ * On `BC_OK`, `*value_out` receives the reader (free with `bc_value_close`) and, if
+ * `value_len_out` is not NULL, `*value_len_out` the value's length.
+ * Returns `BC_OK`, `BC_NOT_FOUND`, `BC_INVALID_ARGUMENT`, `BC_CORRUPTION`, `BC_IO`.
+ */
+int32_t bc_value_open(struct bc_db *db,
+                      const uint8_t *key,
+                      size_t key_len,
+                      struct bc_value **value_out,
+                      uint64_t *value_len_out);
+
+/**
+ * Copies up to `len` bytes of the value, starting at `offset`, into `buf`; `*n_out`
+ * receives the count (0 at or past the end). Safe to call from several threads at once.
+ * Returns `BC_OK`, `BC_INVALID_ARGUMENT` or `BC_IO`.
+ */
+int32_t bc_value_read(const struct bc_value *value,
+                      uint64_t offset,
+                      uint8_t *buf,
+                      size_t len,
+                      size_t *n_out);
+
+/**
+ * Frees a value reader. NULL is a no-op.
+ */
+void bc_value_close(struct bc_value *value);
 
 #ifdef __cplusplus
 }  // extern "C"

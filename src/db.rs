@@ -12,10 +12,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
+use crate::datafile::DataFile;
 use crate::error::{Error, ErrorKind, Result};
+use crate::iter::Snapshot;
 use crate::keydir::Keydir;
 use crate::options::{Options, SyncMode};
-use crate::record::{MAX_KEY_LEN, MAX_VALUE_LEN};
+use crate::record::{HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::recovery::{self, RecoveryReport, LOCK_FILE};
 use crate::stats::{FileStats, FileTable};
 use crate::storage::{OsStorage, PathKind, Storage};
@@ -53,13 +55,48 @@ pub struct Stats {
     pub recovery: RecoveryReport,
 }
 
+impl Stats {
+    /// The stats as a JSON object (see `bc_stats_json`).
+    pub fn to_json(&self) -> String {
+        let files: Vec<String> = self
+            .files
+            .iter()
+            .map(|(id, f)| {
+                let frag = if f.total_bytes == 0 {
+                    0.0
+                } else {
+                    f.dead_bytes as f64 / f.total_bytes as f64
+                };
+                format!(
+                    r#"{{"file_id":{id},"total_bytes":{},"dead_bytes":{},"fragmentation":{frag:.4}}}"#,
+                    f.total_bytes, f.dead_bytes
+                )
+            })
+            .collect();
+        let total: u64 = self.files.iter().map(|f| f.1.total_bytes).sum();
+        let dead: u64 = self.files.iter().map(|f| f.1.dead_bytes).sum();
+        let r = &self.recovery;
+        format!(
+            r#"{{"live_keys":{},"data_files":{},"total_bytes":{total},"dead_bytes":{dead},"keydir_bytes":{},"damaged_ranges":{},"damaged_bytes":{},"dropped_batch_records":{},"truncated_bytes":{},"files":[{}]}}"#,
+            self.live_keys,
+            self.files.len(),
+            self.keydir_bytes,
+            r.damaged_ranges,
+            r.damaged_bytes,
+            r.dropped_batch_records,
+            r.truncated_bytes,
+            files.join(",")
+        )
+    }
+}
+
 pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-fn check_key(key: &[u8]) -> Result<()> {
+pub(crate) fn check_key(key: &[u8]) -> Result<()> {
     if key.is_empty() {
         return Err(Error::invalid("key must not be empty"));
     }
@@ -72,7 +109,7 @@ fn check_key(key: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn check_value(value: &[u8]) -> Result<()> {
+pub(crate) fn check_value(value: &[u8]) -> Result<()> {
     if value.len() > MAX_VALUE_LEN {
         return Err(Error::invalid(format!(
             "value of {} bytes exceeds the maximum of {MAX_VALUE_LEN}",
@@ -202,6 +239,48 @@ impl Db {
         }
     }
 
+    /// Copies `key`'s value into `buf`. `Ok(None)`: no live value. `Ok(Some(n))` with
+    /// `n <= buf.len()`: copied `n` bytes. A value longer than `buf` is a `BufferTooSmall`
+    /// error reported through `Ok(Some(n))` with `n > buf.len()` and nothing written.
+    pub fn get_into(&self, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>> {
+        self.get_with(key, |v| {
+            if let Some(dst) = buf.get_mut(..v.len()) {
+                dst.copy_from_slice(v);
+            }
+            v.len()
+        })
+    }
+
+    /// Opens a reader on `key`'s current value, verifying the whole record's CRC first. The
+    /// reader keeps reading that version even if the key is overwritten, deleted or merged
+    /// away meanwhile.
+    pub fn open_value(&self, key: &[u8]) -> Result<Option<ValueReader>> {
+        check_key(key)?;
+        let (e, file) = {
+            let shard = self.inner.keydir.shard(key).read();
+            let Some(&e) = shard.map.get(key) else {
+                return Ok(None);
+            };
+            match shard.files.get(&e.file_id) {
+                Some(f) => (e, Arc::clone(f)),
+                None => return Err(Error::internal("keydir points into a closed data file")),
+            }
+        };
+        let now = now_ms();
+        let len = e.record_len(key.len());
+        let live = file.read_record(e.offset as u64, len, key, |rec| !rec.header.expired(now))?;
+        Ok(live.then(|| ValueReader {
+            value_off: e.offset as u64 + (HEADER_LEN + key.len()) as u64,
+            len: e.value_len() as u64,
+            file,
+        }))
+    }
+
+    /// A consistent snapshot of the live keys for iteration.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::take(&self.inner.keydir)
+    }
+
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.get_with(key, <[u8]>::to_vec)
     }
@@ -262,6 +341,16 @@ impl Db {
         if ops.is_empty() {
             return Ok(());
         }
+        let total: u64 = ops
+            .iter()
+            .map(|op| (HEADER_LEN + op.key.len() + op.value.len()) as u64)
+            .sum();
+        if total > crate::options::MAX_FILE_SIZE {
+            return Err(Error::invalid(format!(
+                "batch of {total} bytes exceeds the maximum of {} (it must fit in one data file)",
+                crate::options::MAX_FILE_SIZE
+            )));
+        }
         let writer = self.writer()?;
         let pos = writer
             .lock()
@@ -314,6 +403,39 @@ impl Db {
             Some(w) => w.lock().finish(),
             None => Ok(()),
         }
+    }
+}
+
+/// A stable view of one version of one value (see `Db::open_value`).
+pub struct ValueReader {
+    file: Arc<DataFile>,
+    value_off: u64,
+    len: u64,
+}
+
+impl ValueReader {
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copies up to `buf.len()` bytes from `offset` into `buf`; returns how many (0 at or
+    /// past the end).
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let n = self.len.saturating_sub(offset).min(buf.len() as u64) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        self.file
+            .storage()
+            .read_with(self.value_off + offset, n, &mut |b| {
+                buf[..n].copy_from_slice(b)
+            })
+            .map_err(|e| Error::io(format!("reading {}", self.file.name()), e))?;
+        Ok(n)
     }
 }
 

@@ -186,6 +186,7 @@ pub extern "C" fn bc_status_str(status: i32) -> *const c_char {
         BC_INTERNAL => c"BC_INTERNAL",
         BC_BUFFER_TOO_SMALL => c"BC_BUFFER_TOO_SMALL",
         BC_BUSY => c"BC_BUSY",
+        BC_DONE => c"BC_DONE",
         _ => c"BC_UNKNOWN",
     };
     s.as_ptr()
@@ -508,6 +509,534 @@ pub unsafe extern "C" fn bc_delete(db: *mut bc_db, key: *const u8, key_len: usiz
 pub unsafe extern "C" fn bc_sync(db: *mut bc_db) -> i32 {
     // SAFETY: checked by db_ref; liveness is the caller's contract.
     guard(|| unsafe { db_ref(db) }?.sync().map(|_| Outcome::Ok))
+}
+
+/// A consistent snapshot of the live keys, for iteration. Opaque; created by `bc_iter_new`,
+/// destroyed by `bc_iter_free`.
+pub struct bc_iter {
+    snap: crate::iter::Snapshot,
+}
+
+/// A list of writes applied atomically by `bc_batch_commit`. Opaque; created by
+/// `bc_batch_new`, destroyed by `bc_batch_free`.
+pub struct bc_batch {
+    ops: Vec<BatchOp>,
+}
+
+struct BatchOp {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    expires_at: u64,
+    tombstone: bool,
+}
+
+/// A reader over one version of one value. Opaque; created by `bc_value_open`, destroyed
+/// by `bc_value_close`.
+pub struct bc_value {
+    reader: crate::db::ValueReader,
+}
+
+/// Store-wide counters filled in by `bc_get_stats`. Fields may be appended in later
+/// versions (never removed or reordered); `bc_get_stats` writes only as many bytes as the
+/// caller says its struct has.
+#[repr(C)]
+pub struct bc_stats {
+    /// Keys with a live value (expired keys not yet overwritten are counted until a merge
+    /// or reopen drops them).
+    pub live_keys: u64,
+    /// Data files in the store.
+    pub data_files: u64,
+    /// Bytes of records in all data files.
+    pub total_bytes: u64,
+    /// Bytes of records no live key needs (reclaimable by merge).
+    pub dead_bytes: u64,
+    /// RAM held by the index, from the allocator's real block sizes.
+    pub keydir_bytes: u64,
+    /// Damaged byte ranges skipped when the store was opened.
+    pub damaged_ranges: u64,
+    /// Bytes in those ranges.
+    pub damaged_bytes: u64,
+    /// Records of incomplete batches dropped when the store was opened.
+    pub dropped_batch_records: u64,
+    /// Bytes of an interrupted write cut from the newest file when the store was opened.
+    pub truncated_bytes: u64,
+}
+
+/// One data file's counters, from `bc_get_file_stats`.
+#[repr(C)]
+pub struct bc_file_stat {
+    /// The NNNNNN of NNNNNN.data.
+    pub file_id: u32,
+    /// Bytes of records in the file.
+    pub total_bytes: u64,
+    /// Bytes of records no live key needs; dead_bytes / total_bytes is its fragmentation.
+    pub dead_bytes: u64,
+}
+
+/// The iterator is exhausted (from `bc_iter_next`).
+pub const BC_DONE: i32 = 10;
+
+unsafe fn iter_mut<'a>(it: *mut bc_iter) -> Result<&'a mut crate::iter::Snapshot> {
+    // SAFETY: NULL is checked; liveness and exclusivity are the caller's contract.
+    unsafe { it.as_mut() }
+        .map(|i| &mut i.snap)
+        .ok_or_else(|| null("iter"))
+}
+
+unsafe fn batch_mut<'a>(b: *mut bc_batch) -> Result<&'a mut Vec<BatchOp>> {
+    // SAFETY: NULL is checked; liveness and exclusivity are the caller's contract.
+    unsafe { b.as_mut() }
+        .map(|b| &mut b.ops)
+        .ok_or_else(|| null("batch"))
+}
+
+/// Copies `data` into a new malloc'd buffer (at least one byte, so never NULL on success).
+fn malloc_copy(data: &[u8]) -> Result<*mut u8> {
+    // SAFETY: malloc of at least one byte, then a copy of data.len() bytes into it.
+    unsafe {
+        let buf = libc::malloc(data.len().max(1)) as *mut u8;
+        if buf.is_null() {
+            return Err(Error::internal("out of memory"));
+        }
+        std::ptr::copy_nonoverlapping(data.as_ptr(), buf, data.len());
+        Ok(buf)
+    }
+}
+
+/// Takes a snapshot of the live keys for iteration. Writes made after this call are not
+/// seen; the snapshot's values stay readable even if the keys are overwritten or merged
+/// away. Cost: a copy of every key (the keydir is briefly read-locked as a whole).
+///
+/// On `BC_OK`, `*iter_out` receives an iterator to free with `bc_iter_free`. It may outlive
+/// `db`, but must be used by one thread at a time.
+/// Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_iter_new(db: *mut bc_db, iter_out: *mut *mut bc_iter) -> i32 {
+    guard(|| {
+        if iter_out.is_null() {
+            return Err(null("iter_out"));
+        }
+        // SAFETY: checked by db_ref; liveness is the caller's contract.
+        let snap = unsafe { db_ref(db) }?.snapshot();
+        // SAFETY: iter_out is non-NULL and writable by contract.
+        unsafe { *iter_out = Box::into_raw(Box::new(bc_iter { snap })) };
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Advances the iterator. On `BC_OK`, `*key_out`/`*key_len_out` receive the next key and,
+/// if `value_out` is not NULL, `*value_out`/`*value_len_out` its value (the version current
+/// when the snapshot was taken). Keys that expired since are skipped. The pointers are owned
+/// by the iterator and valid until the next `bc_iter_next` or `bc_iter_free`: copy what you
+/// keep. Order is unspecified. Pass `value_out` NULL to iterate keys only (cheaper).
+///
+/// Returns `BC_OK`, `BC_DONE` (no more keys; out-parameters untouched), `BC_CORRUPTION` or
+/// `BC_IO` (reading a value failed; the iterator moved past that key), `BC_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_iter_next(
+    iter: *mut bc_iter,
+    key_out: *mut *const u8,
+    key_len_out: *mut usize,
+    value_out: *mut *const u8,
+    value_len_out: *mut usize,
+) -> i32 {
+    let mut done = false;
+    let status = guard(|| {
+        if key_out.is_null() || key_len_out.is_null() {
+            return Err(null("key_out or key_len_out"));
+        }
+        if !value_out.is_null() && value_len_out.is_null() {
+            return Err(null("value_len_out"));
+        }
+        // SAFETY: checked by iter_mut; liveness is the caller's contract.
+        let snap = unsafe { iter_mut(iter) }?;
+        match snap.next_entry(!value_out.is_null())? {
+            None => done = true,
+            // SAFETY: out-pointers checked non-NULL above and writable by contract.
+            Some((k, v)) => unsafe {
+                *key_out = k.as_ptr();
+                *key_len_out = k.len();
+                if let Some(v) = v {
+                    *value_out = v.as_ptr();
+                    *value_len_out = v.len();
+                }
+            },
+        }
+        Ok(Outcome::Ok)
+    });
+    if done {
+        BC_DONE
+    } else {
+        status
+    }
+}
+
+/// Frees an iterator. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn bc_iter_free(iter: *mut bc_iter) {
+    if !iter.is_null() {
+        // SAFETY: a pointer from bc_iter_new, freed once (caller's contract).
+        drop(unsafe { Box::from_raw(iter) });
+    }
+}
+
+/// Fills `*out` with store-wide counters. `out_size` is `sizeof(bc_stats)` as the caller
+/// compiled it: the library writes at most that many bytes, so programs built against an
+/// older header keep working. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_get_stats(db: *mut bc_db, out: *mut bc_stats, out_size: usize) -> i32 {
+    guard(|| {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        // SAFETY: checked by db_ref; liveness is the caller's contract.
+        let s = unsafe { db_ref(db) }?.stats();
+        let full = bc_stats {
+            live_keys: s.live_keys,
+            data_files: s.files.len() as u64,
+            total_bytes: s.files.iter().map(|f| f.1.total_bytes).sum(),
+            dead_bytes: s.files.iter().map(|f| f.1.dead_bytes).sum(),
+            keydir_bytes: s.keydir_bytes,
+            damaged_ranges: s.recovery.damaged_ranges,
+            damaged_bytes: s.recovery.damaged_bytes,
+            dropped_batch_records: s.recovery.dropped_batch_records,
+            truncated_bytes: s.recovery.truncated_bytes,
+        };
+        let n = out_size.min(std::mem::size_of::<bc_stats>());
+        // SAFETY: out is non-NULL and writable for out_size bytes by contract; n <= both.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&full as *const bc_stats).cast::<u8>(),
+                out.cast::<u8>(),
+                n,
+            )
+        };
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Per-file counters. On `BC_OK`, `*files_out` receives an array of `*count_out` entries
+/// (oldest file first; never NULL) that the caller frees with `bc_free`.
+/// Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_get_file_stats(
+    db: *mut bc_db,
+    files_out: *mut *mut bc_file_stat,
+    count_out: *mut usize,
+) -> i32 {
+    guard(|| {
+        if files_out.is_null() || count_out.is_null() {
+            return Err(null("files_out or count_out"));
+        }
+        // SAFETY: checked by db_ref; liveness is the caller's contract.
+        let s = unsafe { db_ref(db) }?.stats();
+        let size = std::mem::size_of::<bc_file_stat>() * s.files.len().max(1);
+        // SAFETY: malloc of `size` bytes, filled element by element within bounds.
+        unsafe {
+            let arr = libc::malloc(size) as *mut bc_file_stat;
+            if arr.is_null() {
+                return Err(Error::internal("out of memory"));
+            }
+            for (i, (id, f)) in s.files.iter().enumerate() {
+                arr.add(i).write(bc_file_stat {
+                    file_id: *id,
+                    total_bytes: f.total_bytes,
+                    dead_bytes: f.dead_bytes,
+                });
+            }
+            *files_out = arr;
+            *count_out = s.files.len();
+        }
+        Ok(Outcome::Ok)
+    })
+}
+
+/// The same counters as `bc_get_stats` and `bc_get_file_stats` (plus each file's
+/// fragmentation) as one JSON object, for bindings and tools. On `BC_OK`, `*json_out`
+/// receives a NUL-terminated UTF-8 string to free with `bc_free`.
+/// Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_stats_json(db: *mut bc_db, json_out: *mut *mut c_char) -> i32 {
+    guard(|| {
+        if json_out.is_null() {
+            return Err(null("json_out"));
+        }
+        // SAFETY: checked by db_ref; liveness is the caller's contract.
+        let json = unsafe { db_ref(db) }?.stats().to_json();
+        let mut bytes = json.into_bytes();
+        bytes.push(0);
+        let buf = malloc_copy(&bytes)?;
+        // SAFETY: json_out is non-NULL and writable by contract.
+        unsafe { *json_out = buf.cast() };
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Creates an empty batch. Returns NULL only if memory is exhausted. A batch belongs to no
+/// store until committed, and must be used by one thread at a time.
+#[no_mangle]
+pub extern "C" fn bc_batch_new() -> *mut bc_batch {
+    catch_unwind(|| Box::into_raw(Box::new(bc_batch { ops: Vec::new() })))
+        .unwrap_or(std::ptr::null_mut())
+}
+
+fn batch_push(
+    batch: *mut bc_batch,
+    key: &[u8],
+    value: &[u8],
+    expires_at: u64,
+    tombstone: bool,
+) -> Result<Outcome> {
+    crate::db::check_key(key)?;
+    crate::db::check_value(value)?;
+    // SAFETY: checked by batch_mut; liveness is the caller's contract.
+    let ops = unsafe { batch_mut(batch) }?;
+    ops.push(BatchOp {
+        key: key.to_vec(),
+        value: value.to_vec(),
+        expires_at,
+        tombstone,
+    });
+    Ok(Outcome::Ok)
+}
+
+/// Adds a put to the batch (key and value are copied). Key and value limits are those of
+/// `bc_put`, checked here. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_batch_put(
+    batch: *mut bc_batch,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> i32 {
+    // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+    guard(|| unsafe {
+        batch_push(
+            batch,
+            bytes(key, key_len, "key")?,
+            bytes(value, value_len, "value")?,
+            0,
+            false,
+        )
+    })
+}
+
+/// Adds a put that expires `ttl_ms` (at least 1) milliseconds after this call.
+/// Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_batch_put_ttl(
+    batch: *mut bc_batch,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+    ttl_ms: u64,
+) -> i32 {
+    guard(|| {
+        if ttl_ms == 0 {
+            return Err(Error::invalid("ttl_ms must be at least 1"));
+        }
+        let at = crate::db::now_ms().saturating_add(ttl_ms);
+        // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+        unsafe {
+            batch_push(
+                batch,
+                bytes(key, key_len, "key")?,
+                bytes(value, value_len, "value")?,
+                at,
+                false,
+            )
+        }
+    })
+}
+
+/// Adds a delete to the batch. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_batch_delete(
+    batch: *mut bc_batch,
+    key: *const u8,
+    key_len: usize,
+) -> i32 {
+    // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+    guard(|| unsafe { batch_push(batch, bytes(key, key_len, "key")?, &[], 0, true) })
+}
+
+/// Number of operations in the batch (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn bc_batch_len(batch: *const bc_batch) -> usize {
+    // SAFETY: NULL is checked; liveness is the caller's contract.
+    unsafe { batch.as_ref() }.map_or(0, |b| b.ops.len())
+}
+
+/// Removes every operation from the batch. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn bc_batch_clear(batch: *mut bc_batch) {
+    // SAFETY: NULL is checked; liveness and exclusivity are the caller's contract.
+    if let Some(b) = unsafe { batch.as_mut() } {
+        b.ops.clear();
+    }
+}
+
+/// Applies every operation of the batch, in order, atomically: readers never see part of
+/// it, and after a crash either all of it or none of it is in the store. It costs one
+/// write (and under `BC_SYNC_ALWAYS` one fsync) whatever its size. On `BC_OK` the batch is
+/// emptied and may be reused; on failure it is left as it was and nothing was applied.
+/// An empty batch commits trivially.
+/// Returns `BC_OK`, `BC_INVALID_ARGUMENT`, `BC_READ_ONLY` or `BC_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_batch_commit(db: *mut bc_db, batch: *mut bc_batch) -> i32 {
+    guard(|| {
+        // SAFETY: checked by the helpers; liveness is the caller's contract.
+        let (db, ops) = unsafe { (db_ref(db)?, batch_mut(batch)?) };
+        let view: Vec<crate::writer::Op<'_>> = ops
+            .iter()
+            .map(|o| crate::writer::Op {
+                key: &o.key,
+                value: &o.value,
+                expires_at: o.expires_at,
+                tombstone: o.tombstone,
+            })
+            .collect();
+        db.write(&view)?;
+        ops.clear();
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Frees a batch (uncommitted operations are discarded). NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn bc_batch_free(batch: *mut bc_batch) {
+    if !batch.is_null() {
+        // SAFETY: a pointer from bc_batch_new, freed once (caller's contract).
+        drop(unsafe { Box::from_raw(batch) });
+    }
+}
+
+/// Copies `key`'s value into the caller's buffer `buf` of `cap` bytes (`buf` may be NULL
+/// when `cap` is 0). On `BC_OK`, `*value_len_out` is the value's length. On
+/// `BC_BUFFER_TOO_SMALL`, `*value_len_out` is the length needed and `buf` is untouched.
+/// The CRC is verified before any byte is copied.
+/// Returns `BC_OK`, `BC_BUFFER_TOO_SMALL`, `BC_NOT_FOUND`, `BC_INVALID_ARGUMENT`,
+/// `BC_CORRUPTION`, `BC_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_get_into(
+    db: *mut bc_db,
+    key: *const u8,
+    key_len: usize,
+    buf: *mut u8,
+    cap: usize,
+    value_len_out: *mut usize,
+) -> i32 {
+    guard(|| {
+        if value_len_out.is_null() {
+            return Err(null("value_len_out"));
+        }
+        if buf.is_null() && cap != 0 {
+            return Err(Error::invalid(format!("buf is NULL but cap is {cap}")));
+        }
+        // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+        let (db, key) = unsafe { (db_ref(db)?, bytes(key, key_len, "key")?) };
+        let dst: &mut [u8] = if cap == 0 {
+            &mut []
+        } else {
+            // SAFETY: non-NULL, writable for cap bytes by contract.
+            unsafe { std::slice::from_raw_parts_mut(buf, cap) }
+        };
+        match db.get_into(key, dst)? {
+            None => Ok(Outcome::NotFound),
+            Some(n) => {
+                // SAFETY: non-NULL and writable by contract.
+                unsafe { *value_len_out = n };
+                if n > cap {
+                    Err(Error::new(
+                        ErrorKind::BufferTooSmall,
+                        format!("value is {n} bytes but the buffer holds {cap}"),
+                    ))
+                } else {
+                    Ok(Outcome::Ok)
+                }
+            }
+        }
+    })
+}
+
+/// Opens a reader on `key`'s current value for reading it in pieces (large values). The
+/// whole record's CRC is verified here, before any byte is handed out. The reader keeps
+/// reading this version even if the key is later overwritten, deleted or merged away, and
+/// may outlive `db`.
+///
+/// On `BC_OK`, `*value_out` receives the reader (free with `bc_value_close`) and, if
+/// `value_len_out` is not NULL, `*value_len_out` the value's length.
+/// Returns `BC_OK`, `BC_NOT_FOUND`, `BC_INVALID_ARGUMENT`, `BC_CORRUPTION`, `BC_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_value_open(
+    db: *mut bc_db,
+    key: *const u8,
+    key_len: usize,
+    value_out: *mut *mut bc_value,
+    value_len_out: *mut u64,
+) -> i32 {
+    guard(|| {
+        if value_out.is_null() {
+            return Err(null("value_out"));
+        }
+        // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+        let (db, key) = unsafe { (db_ref(db)?, bytes(key, key_len, "key")?) };
+        let Some(reader) = db.open_value(key)? else {
+            return Ok(Outcome::NotFound);
+        };
+        // SAFETY: out-pointers non-NULL (value_len_out optional) and writable by contract.
+        unsafe {
+            if !value_len_out.is_null() {
+                *value_len_out = reader.len();
+            }
+            *value_out = Box::into_raw(Box::new(bc_value { reader }));
+        }
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Copies up to `len` bytes of the value, starting at `offset`, into `buf`; `*n_out`
+/// receives the count (0 at or past the end). Safe to call from several threads at once.
+/// Returns `BC_OK`, `BC_INVALID_ARGUMENT` or `BC_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_value_read(
+    value: *const bc_value,
+    offset: u64,
+    buf: *mut u8,
+    len: usize,
+    n_out: *mut usize,
+) -> i32 {
+    guard(|| {
+        if n_out.is_null() {
+            return Err(null("n_out"));
+        }
+        if buf.is_null() && len != 0 {
+            return Err(Error::invalid(format!("buf is NULL but len is {len}")));
+        }
+        // SAFETY: NULL is checked; liveness is the caller's contract.
+        let v = unsafe { value.as_ref() }.ok_or_else(|| null("value"))?;
+        let dst: &mut [u8] = if len == 0 {
+            &mut []
+        } else {
+            // SAFETY: non-NULL and writable for len bytes by contract.
+            unsafe { std::slice::from_raw_parts_mut(buf, len) }
+        };
+        let n = v.reader.read_at(offset, dst)?;
+        // SAFETY: non-NULL and writable by contract.
+        unsafe { *n_out = n };
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Frees a value reader. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn bc_value_close(value: *mut bc_value) {
+    if !value.is_null() {
+        // SAFETY: a pointer from bc_value_open, freed once (caller's contract).
+        drop(unsafe { Box::from_raw(value) });
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod datafile;
 pub mod db;
 pub mod error;
 pub mod ffi;
+pub mod iter;
 pub mod keydir;
 pub mod options;
 pub mod record;
@@ -16,7 +17,8 @@ pub mod storage;
 pub mod sync;
 pub mod writer;
 
-pub use db::{Db, Stats};
+pub use db::{Db, Stats, ValueReader};
 pub use error::{Error, ErrorKind, Result};
+pub use iter::Snapshot;
 pub use options::{Options, SyncMode};
 pub use writer::Op;

@@ -1,0 +1,85 @@
+//! Iteration over a consistent snapshot of the live keys.
+//!
+//! Creating a snapshot read-locks every keydir shard at once (in index order) and copies
+//! each key with its entry, plus a reference to each data file. Writes that happen after
+//! that are not seen; the files stay readable even if a merge deletes them meanwhile,
+//! because the snapshot holds them open (and mapped).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::datafile::DataFile;
+use crate::db::now_ms;
+use crate::error::Result;
+use crate::keydir::{Entry, Keydir};
+
+pub struct Snapshot {
+    entries: Vec<(Box<[u8]>, Entry)>,
+    files: HashMap<u32, Arc<DataFile>>,
+    pos: usize,
+    value: Vec<u8>,
+}
+
+impl Snapshot {
+    pub(crate) fn take(keydir: &Keydir) -> Snapshot {
+        let guards: Vec<_> = keydir.shards().iter().map(|s| s.read()).collect();
+        let n = guards.iter().map(|g| g.map.len()).sum();
+        let mut entries = Vec::with_capacity(n);
+        for g in &guards {
+            entries.extend(g.map.iter().map(|(k, e)| (k.clone(), *e)));
+        }
+        let files = guards.first().map(|g| g.files.clone()).unwrap_or_default();
+        Snapshot {
+            entries,
+            files,
+            pos: 0,
+            value: Vec::new(),
+        }
+    }
+
+    /// Keys in the snapshot (including any that expire before iteration reaches them).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The next live key, and its value when `with_value` is set; `None` at the end. Keys
+    /// that have expired by the time they are reached are skipped. Borrowed data is valid
+    /// until the next call.
+    pub fn next_entry(&mut self, with_value: bool) -> Result<Option<(&[u8], Option<&[u8]>)>> {
+        loop {
+            let Some((key, e)) = self.entries.get(self.pos) else {
+                return Ok(None);
+            };
+            self.pos += 1;
+            if !with_value && !e.has_expiry() {
+                return Ok(Some((&self.entries[self.pos - 1].0, None)));
+            }
+            let Some(file) = self.files.get(&e.file_id) else {
+                return Err(crate::error::Error::internal(format!(
+                    "snapshot entry points into data file {} which is not open",
+                    e.file_id
+                )));
+            };
+            let now = now_ms();
+            let value = &mut self.value;
+            let live = file.read_record(e.offset as u64, e.record_len(key.len()), key, |rec| {
+                if rec.header.expired(now) {
+                    return false;
+                }
+                if with_value {
+                    value.clear();
+                    value.extend_from_slice(rec.value);
+                }
+                true
+            })?;
+            if live {
+                let key = &self.entries[self.pos - 1].0;
+                return Ok(Some((key, with_value.then_some(&self.value[..]))));
+            }
+        }
+    }
+}
