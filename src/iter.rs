@@ -13,6 +13,9 @@ use crate::db::now_ms;
 use crate::error::Result;
 use crate::keydir::{Entry, Keydir};
 
+/// A key and, when asked for, its value.
+pub type KeyValue<'a> = (&'a [u8], Option<&'a [u8]>);
+
 pub struct Snapshot {
     entries: Vec<(Box<[u8]>, Entry)>,
     files: HashMap<u32, Arc<DataFile>>,
@@ -49,7 +52,7 @@ impl Snapshot {
     /// The next live key, and its value when `with_value` is set; `None` at the end. Keys
     /// that have expired by the time they are reached are skipped. Borrowed data is valid
     /// until the next call.
-    pub fn next_entry(&mut self, with_value: bool) -> Result<Option<(&[u8], Option<&[u8]>)>> {
+    pub fn next_entry(&mut self, with_value: bool) -> Result<Option<KeyValue<'_>>> {
         loop {
             let Some((key, e)) = self.entries.get(self.pos) else {
                 return Ok(None);
