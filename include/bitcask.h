@@ -187,6 +187,14 @@ typedef struct bc_stats {
    * Bytes of an interrupted write cut from the newest file when the store was opened.
    */
   uint64_t truncated_bytes;
+  /**
+   * Hint files found damaged or stale at open (their data files were scanned instead).
+   */
+  uint64_t hint_fallbacks;
+  /**
+   * Merges completed by this handle (explicit and automatic).
+   */
+  uint64_t merges_completed;
 } bc_stats;
 
 /**
@@ -563,6 +571,98 @@ int32_t bc_value_read(const struct bc_value *value,
  * Frees a value reader. NULL is a no-op.
  */
 void bc_value_close(struct bc_value *value);
+
+/**
+ * Sets `frag_merge_trigger`: a merge is needed once any sealed data file has at least this
+ * percentage of dead bytes (0..=100; default 60).
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or a value over 100.
+ */
+int32_t bc_options_set_frag_merge_trigger(struct bc_options *opts,
+                                          uint32_t percent);
+
+/**
+ * Sets `dead_bytes_merge_trigger`: a merge is needed once any sealed data file holds at
+ * least this many dead bytes (default 536870912, 512 MiB).
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
+ */
+int32_t bc_options_set_dead_bytes_merge_trigger(struct bc_options *opts,
+                                                uint64_t bytes);
+
+/**
+ * Sets `frag_threshold`: a triggered merge takes every sealed file with at least this
+ * percentage of dead bytes (0..=100; default 40).
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or a value over 100.
+ */
+int32_t bc_options_set_frag_threshold(struct bc_options *opts,
+                                      uint32_t percent);
+
+/**
+ * Sets `dead_bytes_threshold`: a triggered merge takes every sealed file holding at least
+ * this many dead bytes (default 134217728, 128 MiB).
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
+ */
+int32_t bc_options_set_dead_bytes_threshold(struct bc_options *opts,
+                                            uint64_t bytes);
+
+/**
+ * Sets `small_file_threshold`: a triggered merge also takes every sealed file smaller than
+ * this, folding small files together (default 10485760, 10 MiB).
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
+ */
+int32_t bc_options_set_small_file_threshold(struct bc_options *opts,
+                                            uint64_t bytes);
+
+/**
+ * Enables the background merge (default: off). When on, a library thread checks the
+ * triggers every `merge_check_interval_ms` and, inside the merge window, merges the files
+ * the thresholds select, without blocking callers. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_options_set_auto_merge(struct bc_options *opts,
+                                  bool enabled);
+
+/**
+ * Restricts automatic merges to start between `start_hour` (inclusive) and `end_hour`
+ * (exclusive) of the local day, 0..=23 each; the window may wrap midnight (22, 6). Equal
+ * values (the default 0, 0) mean any time. To never merge automatically, leave auto
+ * merge off. Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or an hour over 23.
+ */
+int32_t bc_options_set_merge_window(struct bc_options *opts,
+                                    uint32_t start_hour,
+                                    uint32_t end_hour);
+
+/**
+ * How often the background merge checks its triggers, in milliseconds (at least 1;
+ * default 60000). Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or 0.
+ */
+int32_t bc_options_set_merge_check_interval_ms(struct bc_options *opts,
+                                               uint32_t ms);
+
+/**
+ * Compacts the store on the calling thread: seals the active file, rewrites the live
+ * records of every data file into new files (each with a hint file, so the next open does
+ * not read the values), and deletes the old files. Dead versions, deleted keys and expired
+ * records are dropped (a delete marker is kept only while an older file could still hold
+ * a value it hides).
+ *
+ * Other threads keep reading and writing meanwhile; they wait only for the swap of one
+ * index entry at a time. A crash at any point loses no acknowledged write and brings back
+ * no deleted key (the next open finishes or undoes the merge; see docs/FORMAT.md).
+ *
+ * Returns `BC_OK`; `BC_BUSY` (a merge is already running on this handle);
+ * `BC_READ_ONLY`; `BC_IO` (nothing was lost; if it failed after committing, the next open
+ * finishes it and further merges on this handle return `BC_IO` until then);
+ * `BC_INVALID_ARGUMENT` (NULL).
+ */
+int32_t bc_merge(struct bc_db *db);
+
+/**
+ * Sets `*needed_out` to whether the merge triggers (`frag_merge_trigger`,
+ * `dead_bytes_merge_trigger`) say a merge is due; always false on a read-only handle.
+ * Answers from counters kept as writes happen: no file is read.
+ * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_needs_merge(struct bc_db *db,
+                       bool *needed_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::record::{decode_record, Header, Record, HEADER_LEN};
+use crate::record::{decode_record, Record, HEADER_LEN};
 use crate::storage::StorageFile;
 
 pub const DATA_SUFFIX: &str = ".data";
@@ -106,12 +106,12 @@ impl DataFile {
         }
     }
 
-    /// Visits every intact record in file order with `(offset, header, key)`. Records of a
+    /// Visits every intact record in file order with its offset. Records of a
     /// batch are held back until the batch's last record is seen and then delivered together;
     /// a batch cut short by damage or the end of the file is dropped whole. Damaged bytes are
     /// skipped by searching for the next intact record, so damage never hides the records
     /// behind it.
-    pub fn scan(&self, mut visit: impl FnMut(u64, &Header, &[u8])) -> Result<ScanSummary> {
+    pub fn scan(&self, mut visit: impl FnMut(u64, &Record<'_>)) -> Result<ScanSummary> {
         let len = usize::try_from(self.file.size())
             .map_err(|_| Error::internal("file too large to scan on this platform"))?;
         let mut summary = ScanSummary::default();
@@ -128,17 +128,18 @@ impl DataFile {
     }
 }
 
-fn scan_bytes(bytes: &[u8], visit: &mut impl FnMut(u64, &Header, &[u8])) -> ScanSummary {
+fn scan_bytes(bytes: &[u8], visit: &mut impl FnMut(u64, &Record<'_>)) -> ScanSummary {
     let mut s = ScanSummary::default();
-    let mut pending: Vec<(u64, Header, &[u8])> = Vec::new();
+    let mut pending: Vec<(u64, Record<'_>)> = Vec::new();
     let mut pos = 0usize;
     while pos < bytes.len() {
         if let Some(rec) = decode_record(&bytes[pos..]) {
             let rec_len = rec.header.record_len() as usize;
-            pending.push((pos as u64, rec.header, rec.key));
-            if !rec.header.batch_cont() {
-                for (off, h, k) in pending.drain(..) {
-                    visit(off, &h, k);
+            let batch_cont = rec.header.batch_cont();
+            pending.push((pos as u64, rec));
+            if !batch_cont {
+                for (off, rec) in pending.drain(..) {
+                    visit(off, &rec);
                 }
                 s.valid_end = (pos + rec_len) as u64;
             }
@@ -166,7 +167,7 @@ fn scan_bytes(bytes: &[u8], visit: &mut impl FnMut(u64, &Header, &[u8])) -> Scan
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{FLAG_BATCH_CONT, FLAG_TOMBSTONE};
+    use crate::record::{Header, FLAG_BATCH_CONT, FLAG_TOMBSTONE};
 
     fn rec(seq: u64, flags: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
         let h = Header::for_record(seq, 0, flags, key, value);
@@ -178,8 +179,8 @@ mod tests {
 
     fn scan(bytes: &[u8]) -> (Vec<(u64, u64, Vec<u8>)>, ScanSummary) {
         let mut seen = Vec::new();
-        let s = scan_bytes(bytes, &mut |off, h: &Header, k: &[u8]| {
-            seen.push((off, h.seq, k.to_vec()))
+        let s = scan_bytes(bytes, &mut |off, r: &Record<'_>| {
+            seen.push((off, r.header.seq, r.key.to_vec()))
         });
         (seen, s)
     }

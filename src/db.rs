@@ -7,6 +7,7 @@
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,6 +17,7 @@ use crate::datafile::DataFile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::iter::Snapshot;
 use crate::keydir::Keydir;
+use crate::merge::{self, MergeReport, Scope};
 use crate::options::{Options, SyncMode};
 use crate::record::{HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::recovery::{self, RecoveryReport, LOCK_FILE};
@@ -37,6 +39,13 @@ pub(crate) struct Inner {
     pub(crate) writer: Option<Mutex<Writer>>,
     pub(crate) durability: GroupCommit,
     pub(crate) report: RecoveryReport,
+    /// Held while a merge runs; a second merge gets `Busy`.
+    pub(crate) merge_lock: Mutex<()>,
+    /// Set on close so a background merge stops early (before its commit).
+    pub(crate) cancel: AtomicBool,
+    /// A merge failed after its commit: the next open finishes it; no more merges until then.
+    pub(crate) merge_poisoned: AtomicBool,
+    pub(crate) merges: AtomicU64,
     _lock: Option<Box<dyn Any + Send + Sync>>,
 }
 
@@ -44,6 +53,7 @@ pub(crate) struct Inner {
 pub struct Db {
     inner: Arc<Inner>,
     ticker: Option<Ticker>,
+    merger: Option<Ticker>,
 }
 
 /// Counters that describe a handle's store.
@@ -53,6 +63,8 @@ pub struct Stats {
     pub keydir_bytes: u64,
     pub files: Vec<(u32, FileStats)>,
     pub recovery: RecoveryReport,
+    pub merges_completed: u64,
+    pub needs_merge: bool,
 }
 
 impl Stats {
@@ -77,7 +89,7 @@ impl Stats {
         let dead: u64 = self.files.iter().map(|f| f.1.dead_bytes).sum();
         let r = &self.recovery;
         format!(
-            r#"{{"live_keys":{},"data_files":{},"total_bytes":{total},"dead_bytes":{dead},"keydir_bytes":{},"damaged_ranges":{},"damaged_bytes":{},"dropped_batch_records":{},"truncated_bytes":{},"files":[{}]}}"#,
+            r#"{{"live_keys":{},"data_files":{},"total_bytes":{total},"dead_bytes":{dead},"keydir_bytes":{},"damaged_ranges":{},"damaged_bytes":{},"dropped_batch_records":{},"truncated_bytes":{},"hint_fallbacks":{},"merges_completed":{},"needs_merge":{},"files":[{}]}}"#,
             self.live_keys,
             self.files.len(),
             self.keydir_bytes,
@@ -85,8 +97,24 @@ impl Stats {
             r.damaged_bytes,
             r.dropped_batch_records,
             r.truncated_bytes,
+            r.hint_fallbacks,
+            self.merges_completed,
+            self.needs_merge,
             files.join(",")
         )
+    }
+}
+
+/// The hour of the local day, 0..=23.
+fn local_hour() -> u32 {
+    let t = (now_ms() / 1000) as libc::time_t;
+    // SAFETY: localtime_r writes only into the tm we own; a zeroed tm is a valid value.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return 0;
+        }
+        tm.tm_hour as u32
     }
 }
 
@@ -184,6 +212,10 @@ impl Db {
             writer,
             durability: GroupCommit::default(),
             report: rec.report,
+            merge_lock: Mutex::new(()),
+            cancel: AtomicBool::new(false),
+            merge_poisoned: AtomicBool::new(false),
+            merges: AtomicU64::new(0),
             _lock: lock,
         });
         let ticker = if inner.opts.sync == SyncMode::Interval && inner.writer.is_some() {
@@ -200,7 +232,41 @@ impl Db {
         } else {
             None
         };
-        Ok(Db { inner, ticker })
+        let merger = if inner.opts.merge.auto_merge && inner.writer.is_some() {
+            let weak = Arc::downgrade(&inner);
+            let every = Duration::from_millis(inner.opts.merge.check_interval_ms as u64);
+            let t = Ticker::start(every, move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.auto_merge();
+                }
+            })
+            .map_err(|e| Error::io("starting the merge thread", e))?;
+            Some(t)
+        } else {
+            None
+        };
+        Ok(Db {
+            inner,
+            ticker,
+            merger,
+        })
+    }
+
+    /// Compacts every data file (the active one is sealed first) on the calling thread.
+    /// Reads and writes from other threads continue meanwhile.
+    pub fn merge(&self) -> Result<MergeReport> {
+        merge::run(&self.inner, Scope::All, now_ms())
+    }
+
+    /// Merges only the sealed files the thresholds select (what the background merge
+    /// does), on the calling thread.
+    pub fn merge_triggered(&self) -> Result<MergeReport> {
+        merge::run(&self.inner, Scope::Triggered, now_ms())
+    }
+
+    /// Whether the merge triggers say a merge is due.
+    pub fn needs_merge(&self) -> bool {
+        self.inner.needs_merge()
     }
 
     pub fn path(&self) -> &Path {
@@ -388,6 +454,8 @@ impl Db {
             keydir_bytes: self.inner.keydir.memory_bytes() as u64,
             files: self.inner.files.snapshot().into_iter().collect(),
             recovery: self.inner.report,
+            merges_completed: self.inner.merges.load(Ordering::Relaxed),
+            needs_merge: self.inner.needs_merge(),
         }
     }
 
@@ -398,6 +466,8 @@ impl Db {
     }
 
     fn shutdown(&mut self) -> Result<()> {
+        self.inner.cancel.store(true, Ordering::Relaxed);
+        self.merger = None;
         self.ticker = None;
         match &self.inner.writer {
             Some(w) => w.lock().finish(),
@@ -458,6 +528,26 @@ impl Inner {
             writer.lock().restore(plan);
         }
         result
+    }
+
+    fn needs_merge(&self) -> bool {
+        let Some(writer) = &self.writer else {
+            return false;
+        };
+        let active = writer.lock().active_id();
+        merge::needs_merge(&self.files.snapshot(), active, &self.opts.merge)
+    }
+
+    /// One tick of the background merger: merge if triggered and inside the window.
+    fn auto_merge(&self) {
+        if self.cancel.load(Ordering::Relaxed) || !self.opts.merge.in_window(local_hour()) {
+            return;
+        }
+        if self.needs_merge() {
+            // Errors surface through stats and the next explicit merge; a busy store
+            // (an explicit merge running) simply skips this tick.
+            let _ = merge::run(self, Scope::Triggered, now_ms());
+        }
     }
 
     fn sync_if_needed(&self) -> Result<()> {

@@ -13,7 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::db::Db;
 use crate::error::{Error, ErrorKind, Result};
-use crate::options::{Options, SyncMode};
+use crate::options::{MergeOptions, Options, SyncMode};
 
 /// Success.
 pub const BC_OK: i32 = 0;
@@ -560,6 +560,10 @@ pub struct bc_stats {
     pub dropped_batch_records: u64,
     /// Bytes of an interrupted write cut from the newest file when the store was opened.
     pub truncated_bytes: u64,
+    /// Hint files found damaged or stale at open (their data files were scanned instead).
+    pub hint_fallbacks: u64,
+    /// Merges completed by this handle (explicit and automatic).
+    pub merges_completed: u64,
 }
 
 /// One data file's counters, from `bc_get_file_stats`.
@@ -701,6 +705,8 @@ pub unsafe extern "C" fn bc_get_stats(db: *mut bc_db, out: *mut bc_stats, out_si
             damaged_bytes: s.recovery.damaged_bytes,
             dropped_batch_records: s.recovery.dropped_batch_records,
             truncated_bytes: s.recovery.truncated_bytes,
+            hint_fallbacks: s.recovery.hint_fallbacks,
+            merges_completed: s.merges_completed,
         };
         let n = out_size.min(std::mem::size_of::<bc_stats>());
         // SAFETY: out is non-NULL and writable for out_size bytes by contract; n <= both.
@@ -1037,6 +1043,166 @@ pub unsafe extern "C" fn bc_value_close(value: *mut bc_value) {
         // SAFETY: a pointer from bc_value_open, freed once (caller's contract).
         drop(unsafe { Box::from_raw(value) });
     }
+}
+
+/// Sets `frag_merge_trigger`: a merge is needed once any sealed data file has at least this
+/// percentage of dead bytes (0..=100; default 60).
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or a value over 100.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_frag_merge_trigger(
+    opts: *mut bc_options,
+    percent: u32,
+) -> i32 {
+    guard(|| {
+        // SAFETY: checked by opts_mut; liveness is the caller's contract.
+        let m = &mut unsafe { opts_mut(opts) }?.merge;
+        MergeOptions::set_percent(&mut m.frag_merge_trigger, "frag_merge_trigger", percent)?;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Sets `dead_bytes_merge_trigger`: a merge is needed once any sealed data file holds at
+/// least this many dead bytes (default 536870912, 512 MiB).
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_dead_bytes_merge_trigger(
+    opts: *mut bc_options,
+    bytes: u64,
+) -> i32 {
+    guard(|| {
+        // SAFETY: checked by opts_mut; liveness is the caller's contract.
+        unsafe { opts_mut(opts) }?.merge.dead_bytes_merge_trigger = bytes;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Sets `frag_threshold`: a triggered merge takes every sealed file with at least this
+/// percentage of dead bytes (0..=100; default 40).
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or a value over 100.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_frag_threshold(opts: *mut bc_options, percent: u32) -> i32 {
+    guard(|| {
+        // SAFETY: checked by opts_mut; liveness is the caller's contract.
+        let m = &mut unsafe { opts_mut(opts) }?.merge;
+        MergeOptions::set_percent(&mut m.frag_threshold, "frag_threshold", percent)?;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Sets `dead_bytes_threshold`: a triggered merge takes every sealed file holding at least
+/// this many dead bytes (default 134217728, 128 MiB).
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_dead_bytes_threshold(
+    opts: *mut bc_options,
+    bytes: u64,
+) -> i32 {
+    guard(|| {
+        // SAFETY: checked by opts_mut; liveness is the caller's contract.
+        unsafe { opts_mut(opts) }?.merge.dead_bytes_threshold = bytes;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Sets `small_file_threshold`: a triggered merge also takes every sealed file smaller than
+/// this, folding small files together (default 10485760, 10 MiB).
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_small_file_threshold(
+    opts: *mut bc_options,
+    bytes: u64,
+) -> i32 {
+    guard(|| {
+        // SAFETY: checked by opts_mut; liveness is the caller's contract.
+        unsafe { opts_mut(opts) }?.merge.small_file_threshold = bytes;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Enables the background merge (default: off). When on, a library thread checks the
+/// triggers every `merge_check_interval_ms` and, inside the merge window, merges the files
+/// the thresholds select, without blocking callers. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_auto_merge(opts: *mut bc_options, enabled: bool) -> i32 {
+    guard(|| {
+        // SAFETY: checked by opts_mut; liveness is the caller's contract.
+        unsafe { opts_mut(opts) }?.merge.auto_merge = enabled;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Restricts automatic merges to start between `start_hour` (inclusive) and `end_hour`
+/// (exclusive) of the local day, 0..=23 each; the window may wrap midnight (22, 6). Equal
+/// values (the default 0, 0) mean any time. To never merge automatically, leave auto
+/// merge off. Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or an hour over 23.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_merge_window(
+    opts: *mut bc_options,
+    start_hour: u32,
+    end_hour: u32,
+) -> i32 {
+    // SAFETY: checked by opts_mut; liveness is the caller's contract.
+    guard(|| {
+        unsafe { opts_mut(opts) }?
+            .merge
+            .set_window(start_hour, end_hour)
+            .map(|_| Outcome::Ok)
+    })
+}
+
+/// How often the background merge checks its triggers, in milliseconds (at least 1;
+/// default 60000). Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or 0.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_merge_check_interval_ms(
+    opts: *mut bc_options,
+    ms: u32,
+) -> i32 {
+    guard(|| {
+        if ms == 0 {
+            return Err(Error::invalid("merge_check_interval_ms must be at least 1"));
+        }
+        // SAFETY: checked by opts_mut; liveness is the caller's contract.
+        unsafe { opts_mut(opts) }?.merge.check_interval_ms = ms;
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Compacts the store on the calling thread: seals the active file, rewrites the live
+/// records of every data file into new files (each with a hint file, so the next open does
+/// not read the values), and deletes the old files. Dead versions, deleted keys and expired
+/// records are dropped (a delete marker is kept only while an older file could still hold
+/// a value it hides).
+///
+/// Other threads keep reading and writing meanwhile; they wait only for the swap of one
+/// index entry at a time. A crash at any point loses no acknowledged write and brings back
+/// no deleted key (the next open finishes or undoes the merge; see docs/FORMAT.md).
+///
+/// Returns `BC_OK`; `BC_BUSY` (a merge is already running on this handle);
+/// `BC_READ_ONLY`; `BC_IO` (nothing was lost; if it failed after committing, the next open
+/// finishes it and further merges on this handle return `BC_IO` until then);
+/// `BC_INVALID_ARGUMENT` (NULL).
+#[no_mangle]
+pub unsafe extern "C" fn bc_merge(db: *mut bc_db) -> i32 {
+    // SAFETY: checked by db_ref; liveness is the caller's contract.
+    guard(|| unsafe { db_ref(db) }?.merge().map(|_| Outcome::Ok))
+}
+
+/// Sets `*needed_out` to whether the merge triggers (`frag_merge_trigger`,
+/// `dead_bytes_merge_trigger`) say a merge is due; always false on a read-only handle.
+/// Answers from counters kept as writes happen: no file is read.
+/// Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_needs_merge(db: *mut bc_db, needed_out: *mut bool) -> i32 {
+    guard(|| {
+        if needed_out.is_null() {
+            return Err(null("needed_out"));
+        }
+        // SAFETY: checked by db_ref; liveness is the caller's contract.
+        let needed = unsafe { db_ref(db) }?.needs_merge();
+        // SAFETY: non-NULL and writable by contract.
+        unsafe { *needed_out = needed };
+        Ok(Outcome::Ok)
+    })
 }
 
 #[cfg(test)]

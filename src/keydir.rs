@@ -138,6 +138,11 @@ impl Keydir {
         }
     }
 
+    /// The open data file `id`, if any.
+    pub fn file(&self, id: u32) -> Option<Arc<DataFile>> {
+        self.shards[0].read().files.get(&id).cloned()
+    }
+
     pub fn remove_file(&self, id: u32) {
         for shard in self.shards.iter() {
             shard.write().files.remove(&id);

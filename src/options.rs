@@ -22,6 +22,82 @@ pub struct Options {
     pub sync_interval_ms: u32,
     pub read_only: bool,
     pub create_if_missing: bool,
+    pub merge: MergeOptions,
+}
+
+/// When merge is needed and which files it takes, with the original Bitcask's meanings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeOptions {
+    /// A merge is needed once any sealed file is at least this fragmented (percent of its
+    /// bytes dead).
+    pub frag_merge_trigger: u32,
+    /// ... or once any sealed file holds at least this many dead bytes.
+    pub dead_bytes_merge_trigger: u64,
+    /// A triggered merge takes every sealed file at least this fragmented (percent)...
+    pub frag_threshold: u32,
+    /// ... or holding at least this many dead bytes...
+    pub dead_bytes_threshold: u64,
+    /// ... or smaller than this (small files are folded together).
+    pub small_file_threshold: u64,
+    /// Run triggered merges in a background thread.
+    pub auto_merge: bool,
+    /// Hours of the local day `[start, end)` when automatic merges may start; equal values
+    /// mean any time. A window may wrap midnight (22..6).
+    pub window_start_hour: u32,
+    pub window_end_hour: u32,
+    /// How often the background thread checks the triggers.
+    pub check_interval_ms: u32,
+}
+
+impl Default for MergeOptions {
+    fn default() -> Self {
+        MergeOptions {
+            frag_merge_trigger: 60,
+            dead_bytes_merge_trigger: 512 << 20,
+            frag_threshold: 40,
+            dead_bytes_threshold: 128 << 20,
+            small_file_threshold: 10 << 20,
+            auto_merge: false,
+            window_start_hour: 0,
+            window_end_hour: 0,
+            check_interval_ms: 60_000,
+        }
+    }
+}
+
+impl MergeOptions {
+    pub fn set_percent(field: &mut u32, name: &str, percent: u32) -> Result<()> {
+        if percent > 100 {
+            return Err(Error::invalid(format!(
+                "{name} is a percentage (0..=100), got {percent}"
+            )));
+        }
+        *field = percent;
+        Ok(())
+    }
+
+    pub fn set_window(&mut self, start_hour: u32, end_hour: u32) -> Result<()> {
+        if start_hour > 23 || end_hour > 23 {
+            return Err(Error::invalid(format!(
+                "merge window hours must be 0..=23, got {start_hour}..{end_hour}"
+            )));
+        }
+        self.window_start_hour = start_hour;
+        self.window_end_hour = end_hour;
+        Ok(())
+    }
+
+    /// Whether `hour` (0..=23, local time) is inside the merge window.
+    pub fn in_window(&self, hour: u32) -> bool {
+        let (s, e) = (self.window_start_hour, self.window_end_hour);
+        if s == e {
+            true
+        } else if s < e {
+            (s..e).contains(&hour)
+        } else {
+            hour >= s || hour < e
+        }
+    }
 }
 
 pub const MIN_FILE_SIZE: u64 = 4096;
@@ -38,6 +114,7 @@ impl Default for Options {
             sync_interval_ms: DEFAULT_SYNC_INTERVAL_MS,
             read_only: false,
             create_if_missing: true,
+            merge: MergeOptions::default(),
         }
     }
 }

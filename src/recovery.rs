@@ -9,14 +9,19 @@
 //! Damage anywhere else is skipped, never trusted: the scan resumes at the next intact
 //! record, and the damaged bytes are counted in the open report and the per-file dead bytes.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::datafile::{parse_data_file_name, DataFile, ScanSummary};
+use crate::datafile::{
+    data_file_name, parse_data_file_name, parse_numbered, DataFile, ScanSummary,
+};
 use crate::error::{Error, Result};
+use crate::hint::{self, hint_file_name, HINT_SUFFIX};
 use crate::keydir::{Entry, Keydir};
+use crate::merge;
 use crate::options::Options;
-use crate::record::Header;
+use crate::record::{Header, FLAG_TOMBSTONE};
 use crate::stats::FileTable;
 use crate::storage::Storage;
 
@@ -32,6 +37,9 @@ pub struct RecoveryReport {
     pub dropped_batch_records: u64,
     /// Bytes cut from the tail of the newest file (an interrupted write).
     pub truncated_bytes: u64,
+    /// Hint files that were damaged or did not match their data file, so the data file was
+    /// scanned instead.
+    pub hint_fallbacks: u64,
 }
 
 pub struct Recovered {
@@ -43,17 +51,43 @@ pub struct Recovered {
     pub report: RecoveryReport,
 }
 
-/// Lists the directory and returns the data file ids, refusing files that are not ours so
-/// that a store is never opened (and later merged into) a directory holding other data.
-fn data_file_ids(storage: &dyn Storage, dir: &Path) -> Result<Vec<u32>> {
+/// What a directory holds, by kind of file.
+#[derive(Debug, Default)]
+struct Listing {
+    data: BTreeSet<u32>,
+    hints: BTreeSet<u32>,
+    /// Merge outputs not yet renamed to their final names (`.data.merging`).
+    merging_data: BTreeSet<u32>,
+    merging_other: Vec<String>,
+    marker: bool,
+    marker_tmp: bool,
+}
+
+/// Lists the directory, refusing files that are not ours so that a store is never opened
+/// (and later merged into) a directory holding other data.
+fn list(storage: &dyn Storage, dir: &Path) -> Result<Listing> {
     let names = storage
         .list(dir)
         .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-    let mut ids = Vec::new();
+    let mut l = Listing::default();
     let mut foreign = Vec::new();
     for name in names {
         if let Some(id) = parse_data_file_name(&name) {
-            ids.push(id);
+            l.data.insert(id);
+        } else if let Some(id) = parse_numbered(&name, HINT_SUFFIX) {
+            l.hints.insert(id);
+        } else if let Some(base) = name.strip_suffix(merge::MERGING_SUFFIX) {
+            match parse_data_file_name(base) {
+                Some(id) => {
+                    l.merging_data.insert(id);
+                }
+                None if parse_numbered(base, HINT_SUFFIX).is_some() => l.merging_other.push(name),
+                None => foreign.push(name),
+            }
+        } else if name == merge::MARKER {
+            l.marker = true;
+        } else if name == merge::MARKER_TMP {
+            l.marker_tmp = true;
         } else if name != LOCK_FILE {
             foreign.push(name);
         }
@@ -66,8 +100,163 @@ fn data_file_ids(storage: &dyn Storage, dir: &Path) -> Result<Vec<u32>> {
             foreign.join(", ")
         )));
     }
-    ids.sort_unstable();
-    Ok(ids)
+    Ok(l)
+}
+
+/// A data file to load: its id, where it is, and its hint file if it has one.
+struct Source {
+    id: u32,
+    data: PathBuf,
+    hint: Option<PathBuf>,
+}
+
+fn read_all(storage: &dyn Storage, path: &Path) -> std::io::Result<Vec<u8>> {
+    let f = storage.open_read(path)?;
+    let mut out = Vec::new();
+    f.read_with(0, f.size() as usize, &mut |b| out.extend_from_slice(b))?;
+    Ok(out)
+}
+
+/// Finishes or undoes an interrupted merge (see merge.rs) and returns the files to load.
+/// A writable open makes the directory match; a read-only one only computes the view.
+fn resolve(storage: &dyn Storage, dir: &Path, read_only: bool) -> Result<Vec<Source>> {
+    let mut l = list(storage, dir)?;
+    let mut pending_outputs: BTreeSet<u32> = BTreeSet::new();
+    if l.marker {
+        let path = dir.join(merge::MARKER);
+        let text = read_all(storage, &path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let (inputs, outputs) =
+            merge::decode_marker(&String::from_utf8_lossy(&text)).ok_or_else(|| {
+                Error::corruption(format!("{} is not a merge record", path.display()))
+            })?;
+        if read_only {
+            for id in inputs {
+                l.data.remove(&id);
+            }
+            pending_outputs.extend(outputs.iter().filter(|id| l.merging_data.contains(id)));
+            l.data
+                .extend(outputs.iter().filter(|id| l.merging_data.contains(id)));
+            l.hints.extend(&outputs);
+        } else {
+            roll_forward(storage, dir, &inputs, &outputs)?;
+            l = list(storage, dir)?;
+        }
+    }
+    if !read_only {
+        // No commit record: any merge output is from a merge that never happened.
+        let mut leftovers: Vec<String> = l
+            .merging_data
+            .iter()
+            .map(|&id| format!("{}{}", data_file_name(id), merge::MERGING_SUFFIX))
+            .collect();
+        leftovers.append(&mut l.merging_other);
+        if l.marker_tmp {
+            leftovers.push(merge::MARKER_TMP.into());
+        }
+        for name in leftovers {
+            remove_if_present(storage, &dir.join(&name))?;
+        }
+    }
+    let sources = l
+        .data
+        .iter()
+        .map(|&id| {
+            let suffix = if pending_outputs.contains(&id) {
+                merge::MERGING_SUFFIX
+            } else {
+                ""
+            };
+            let hint = l
+                .hints
+                .contains(&id)
+                .then(|| dir.join(format!("{}{suffix}", hint_file_name(id))));
+            Source {
+                id,
+                data: dir.join(format!("{}{suffix}", data_file_name(id))),
+                hint,
+            }
+        })
+        .collect();
+    Ok(sources)
+}
+
+fn roll_forward(storage: &dyn Storage, dir: &Path, inputs: &[u32], outputs: &[u32]) -> Result<()> {
+    for &id in outputs {
+        for name in [data_file_name(id), hint_file_name(id)] {
+            let from = dir.join(format!("{name}{}", merge::MERGING_SUFFIX));
+            match storage.rename(&from, &dir.join(&name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(format!("finishing merge: renaming {name}"), e))
+                }
+                _ => {}
+            }
+        }
+    }
+    for &id in inputs {
+        remove_if_present(storage, &dir.join(data_file_name(id)))?;
+        remove_if_present(storage, &dir.join(hint_file_name(id)))?;
+    }
+    let sync = |what| {
+        storage
+            .sync_dir(dir)
+            .map_err(|e| Error::io(format!("{what} {}", dir.display()), e))
+    };
+    sync("syncing")?;
+    remove_if_present(storage, &dir.join(merge::MARKER))?;
+    sync("syncing")
+}
+
+fn remove_if_present(storage: &dyn Storage, path: &Path) -> Result<()> {
+    match storage.remove(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::io(format!("removing {}", path.display()), e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Rebuilds the keydir from `df`'s hint file. Returns false (having changed nothing) when
+/// the hint file is missing, damaged, or does not match the data file.
+fn load_hint(
+    storage: &dyn Storage,
+    hint: &Path,
+    df: &DataFile,
+    keydir: &Keydir,
+    stats: &FileTable,
+    now_ms: u64,
+    max_seq: &mut u64,
+) -> bool {
+    let Ok(bytes) = read_all(storage, hint) else {
+        return false;
+    };
+    let size = df.storage().size();
+    let mut fits = true;
+    let mut covered = 0u64;
+    if hint::decode(&bytes, |e| {
+        fits &= e.offset as u64 + e.record_len() <= size;
+        covered += e.record_len();
+    })
+    .is_err()
+        || !fits
+        || covered != size
+    {
+        return false;
+    }
+    let id = df.id();
+    let _ = hint::decode(&bytes, |e| {
+        *max_seq = (*max_seq).max(e.seq);
+        let h = Header {
+            crc: 0,
+            seq: e.seq,
+            expires_at: e.expires_at,
+            key_len: e.key.len() as u32,
+            value_len: e.value_len,
+            flags: if e.tombstone { FLAG_TOMBSTONE } else { 0 },
+        };
+        apply(keydir, stats, id, e.offset as u64, &h, e.key, now_ms);
+    });
+    true
 }
 
 pub fn load(
@@ -78,41 +267,61 @@ pub fn load(
     stats: &FileTable,
     now_ms: u64,
 ) -> Result<Recovered> {
-    let mut ids = data_file_ids(&**storage, dir)?;
-    if ids.is_empty() && !opts.read_only {
-        ids.push(1);
+    let mut sources = resolve(&**storage, dir, opts.read_only)?;
+    // The active file must be a plain data file at the end of the id sequence: a merge
+    // output (one with a hint) is never appended to.
+    if !opts.read_only && sources.last().is_none_or(|s| s.hint.is_some()) {
+        let id = sources.last().map_or(1, |s| s.id + 1);
+        let data = dir.join(data_file_name(id));
+        sources.push(Source {
+            id,
+            data,
+            hint: None,
+        });
     }
     let mut out = Recovered {
-        files: Vec::with_capacity(ids.len()),
+        files: Vec::with_capacity(sources.len()),
         write_off: 0,
         next_seq: 1,
         report: RecoveryReport::default(),
     };
     let mut max_seq = 0u64;
-    for (i, &id) in ids.iter().enumerate() {
-        let path = dir.join(crate::datafile::data_file_name(id));
-        let writable = !opts.read_only && i + 1 == ids.len();
+    let count = sources.len();
+    for (i, src) in sources.into_iter().enumerate() {
+        let id = src.id;
+        let writable = !opts.read_only && i + 1 == count;
+        let path = &src.data;
         let file = if writable {
-            storage.open_write(&path, opts.max_file_size)
+            storage.open_write(path, opts.max_file_size)
         } else {
-            storage.open_read(&path)
+            storage.open_read(path)
         }
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         let df = Arc::new(DataFile::new(id, file));
-        let summary = df.scan(|off, h, key| {
-            max_seq = max_seq.max(h.seq);
-            apply(keydir, stats, id, off, h, key, now_ms);
-        })?;
-        account_damage(&summary, id, writable, stats, &mut out.report);
-        if writable {
-            let len = df.storage().size();
-            if summary.valid_end < len {
-                df.storage()
-                    .set_len(summary.valid_end)
-                    .map_err(|e| Error::io(format!("truncating {}", df.name()), e))?;
-            }
-            out.write_off = summary.valid_end;
+        let hinted = src
+            .hint
+            .as_deref()
+            .is_some_and(|h| load_hint(&**storage, h, &df, keydir, stats, now_ms, &mut max_seq));
+        if src.hint.is_some() && !hinted {
+            out.report.hint_fallbacks += 1;
         }
+        if !hinted {
+            let summary = df.scan(|off, rec| {
+                max_seq = max_seq.max(rec.header.seq);
+                apply(keydir, stats, id, off, &rec.header, rec.key, now_ms);
+            })?;
+            account_damage(&summary, id, writable, stats, &mut out.report);
+            if writable {
+                let len = df.storage().size();
+                if summary.valid_end < len {
+                    df.storage()
+                        .set_len(summary.valid_end)
+                        .map_err(|e| Error::io(format!("truncating {}", df.name()), e))?;
+                }
+                out.write_off = summary.valid_end;
+            }
+        }
+        stats.add_total(id, 0);
         keydir.add_file(&df);
         out.files.push(df);
     }
@@ -154,7 +363,7 @@ fn apply(
     now_ms: u64,
 ) {
     let rec_len = h.record_len();
-    stats.add_total(file_id, rec_len);
+    stats.add_record(file_id, rec_len, h.seq);
     let dead_now = h.is_tombstone() || h.expired(now_ms);
     let entry = if dead_now {
         Entry::dead(h.seq)

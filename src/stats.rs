@@ -12,6 +12,28 @@ pub struct FileStats {
     /// Bytes no live key needs: overwritten or deleted values, tombstones, expired records,
     /// damaged ranges.
     pub dead_bytes: u64,
+    /// Lowest and highest record seq in the file (0 when it holds no record). Merge uses
+    /// `min_seq` to decide whether a tombstone can still shadow an older value.
+    pub min_seq: u64,
+    pub max_seq: u64,
+}
+
+impl FileStats {
+    fn note_seq(&mut self, seq: u64) {
+        if self.min_seq == 0 || seq < self.min_seq {
+            self.min_seq = seq;
+        }
+        self.max_seq = self.max_seq.max(seq);
+    }
+
+    /// dead / total, 0 for an empty file.
+    pub fn fragmentation(&self) -> f64 {
+        if self.total_bytes == 0 {
+            0.0
+        } else {
+            self.dead_bytes as f64 / self.total_bytes as f64
+        }
+    }
 }
 
 #[derive(Default)]
@@ -24,15 +46,26 @@ impl FileTable {
         self.files.lock().entry(file).or_default().total_bytes += bytes;
     }
 
+    /// Counts one record of `bytes` with stamp `seq` in `file`.
+    pub fn add_record(&self, file: u32, bytes: u64, seq: u64) {
+        let mut files = self.files.lock();
+        let f = files.entry(file).or_default();
+        f.total_bytes += bytes;
+        f.note_seq(seq);
+    }
+
     pub fn add_dead(&self, file: u32, bytes: u64) {
         self.files.lock().entry(file).or_default().dead_bytes += bytes;
     }
 
-    /// Records one append: `total` new bytes in `file`, and `dead` bytes that became garbage
-    /// (each `(file, bytes)`), under one lock.
-    pub fn record_append(&self, file: u32, total: u64, dead: &[(u32, u64)]) {
+    /// Records one append: `total` new bytes in `file` with seqs `seqs`, and `dead` bytes
+    /// that became garbage (each `(file, bytes)`), under one lock.
+    pub fn record_append(&self, file: u32, total: u64, seqs: (u64, u64), dead: &[(u32, u64)]) {
         let mut files = self.files.lock();
-        files.entry(file).or_default().total_bytes += total;
+        let f = files.entry(file).or_default();
+        f.total_bytes += total;
+        f.note_seq(seqs.0);
+        f.note_seq(seqs.1);
         for &(f, bytes) in dead {
             files.entry(f).or_default().dead_bytes += bytes;
         }

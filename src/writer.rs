@@ -78,6 +78,25 @@ impl Writer {
         }
     }
 
+    pub fn active_id(&self) -> u32 {
+        self.active.id()
+    }
+
+    /// Reserves a file id (for merge output), so ids never collide with rotation.
+    pub fn alloc_file_id(&mut self) -> u32 {
+        let id = self.next_file_id;
+        self.next_file_id += 1;
+        id
+    }
+
+    /// Seals the active file if it holds anything, so a merge can include it.
+    pub fn seal(&mut self, keydir: &Keydir, files: &FileTable) -> Result<()> {
+        if self.write_off == 0 {
+            return Ok(());
+        }
+        self.rotate(keydir, files, 0)
+    }
+
     pub fn appended(&self) -> u64 {
         self.appended
     }
@@ -146,6 +165,7 @@ impl Writer {
         let shards = keydir.shards();
         let mut guards: Vec<_> = shard_ids.iter().map(|&i| (i, shards[i].write())).collect();
         let mut off = base;
+        let first_seq = self.next_seq;
         for op in ops {
             let i = shard_index(op.key);
             let shard = &mut guards.iter_mut().find(|(j, _)| *j == i).expect("locked").1;
@@ -170,7 +190,7 @@ impl Writer {
             off += op.record_len();
         }
         drop(guards);
-        files.record_append(file_id, total, &dead);
+        files.record_append(file_id, total, (first_seq, self.next_seq - 1), &dead);
         self.write_off += total;
         self.appended += total;
         Ok(self.appended)

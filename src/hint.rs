@@ -1,0 +1,162 @@
+//! Hint files: for each data file written by merge, a compact list of its records' keys and
+//! locations, so that open can rebuild the keydir without reading any value bytes.
+//! `docs/FORMAT.md` is the byte-by-byte contract.
+//!
+//! ```text
+//! magic    8 bytes  "BCHINT\0\x01"
+//! entries  repeated:
+//!            seq u64 LE | expires_at u64 LE | offset u32 LE | value_len u32 LE
+//!            key_len u32 LE | flags u8 (bit 0 TOMBSTONE) | key bytes
+//! trailer  entry_count u64 LE | crc32 u32 LE of every byte before the crc
+//! ```
+
+use std::io;
+
+use crate::record::{MAX_KEY_LEN, MAX_VALUE_LEN};
+use crate::storage::StorageFile;
+
+pub const HINT_SUFFIX: &str = ".hint";
+pub const MAGIC: [u8; 8] = *b"BCHINT\x00\x01";
+const ENTRY_FIXED: usize = 8 + 8 + 4 + 4 + 4 + 1;
+const TRAILER: usize = 8 + 4;
+const FLAG_TOMBSTONE: u8 = 1;
+/// Buffered bytes written out at a time.
+const FLUSH_AT: usize = 1 << 20;
+
+pub fn hint_file_name(id: u32) -> String {
+    format!("{id:06}{HINT_SUFFIX}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HintEntry<'a> {
+    pub seq: u64,
+    pub expires_at: u64,
+    /// Offset of the record's header in the data file.
+    pub offset: u32,
+    pub value_len: u32,
+    pub tombstone: bool,
+    pub key: &'a [u8],
+}
+
+impl HintEntry<'_> {
+    pub fn record_len(&self) -> u64 {
+        (crate::record::HEADER_LEN + self.key.len()) as u64 + self.value_len as u64
+    }
+}
+
+/// Streams entries to a hint file, computing the CRC as it goes.
+pub struct HintWriter {
+    file: Box<dyn StorageFile>,
+    buf: Vec<u8>,
+    written: u64,
+    hasher: crc32fast::Hasher,
+    count: u64,
+}
+
+impl HintWriter {
+    pub fn new(file: Box<dyn StorageFile>) -> HintWriter {
+        let mut buf = Vec::with_capacity(FLUSH_AT + MAX_KEY_LEN);
+        buf.extend_from_slice(&MAGIC);
+        HintWriter {
+            file,
+            buf,
+            written: 0,
+            hasher: crc32fast::Hasher::new(),
+            count: 0,
+        }
+    }
+
+    pub fn add(&mut self, e: &HintEntry<'_>) -> io::Result<()> {
+        self.buf.extend_from_slice(&e.seq.to_le_bytes());
+        self.buf.extend_from_slice(&e.expires_at.to_le_bytes());
+        self.buf.extend_from_slice(&e.offset.to_le_bytes());
+        self.buf.extend_from_slice(&e.value_len.to_le_bytes());
+        self.buf
+            .extend_from_slice(&(e.key.len() as u32).to_le_bytes());
+        self.buf.push(if e.tombstone { FLAG_TOMBSTONE } else { 0 });
+        self.buf.extend_from_slice(e.key);
+        self.count += 1;
+        if self.buf.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.hasher.update(&self.buf);
+        self.file.write_at(self.written, &[&self.buf])?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes the trailer, trims preallocation and syncs the file.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.buf.extend_from_slice(&self.count.to_le_bytes());
+        self.hasher.update(&self.buf);
+        let crc = self.hasher.clone().finalize();
+        self.buf.extend_from_slice(&crc.to_le_bytes());
+        self.file.write_at(self.written, &[&self.buf])?;
+        self.written += self.buf.len() as u64;
+        self.file.set_len(self.written)?;
+        self.file.sync()
+    }
+}
+
+/// Verifies a whole hint file and then visits its entries. Returns a description of the
+/// problem when the file is not intact; nothing is visited in that case.
+pub fn decode(bytes: &[u8], mut visit: impl FnMut(&HintEntry<'_>)) -> Result<u64, String> {
+    if bytes.len() < MAGIC.len() + TRAILER {
+        return Err(format!(
+            "{} bytes is too short for a hint file",
+            bytes.len()
+        ));
+    }
+    if bytes[..MAGIC.len()] != MAGIC {
+        return Err("bad magic".into());
+    }
+    let crc_at = bytes.len() - 4;
+    let stored = u32::from_le_bytes(bytes[crc_at..].try_into().unwrap());
+    if crc32fast::hash(&bytes[..crc_at]) != stored {
+        return Err("checksum mismatch".into());
+    }
+    let count = u64::from_le_bytes(bytes[crc_at - 8..crc_at].try_into().unwrap());
+    let body = &bytes[MAGIC.len()..crc_at - 8];
+    // Validate everything before visiting anything, so a caller never applies half a file.
+    let n = walk(body, |_| {})?;
+    if n != count {
+        return Err(format!("holds {n} entries but its trailer says {count}"));
+    }
+    walk(body, &mut visit)
+}
+
+fn walk(mut body: &[u8], mut visit: impl FnMut(&HintEntry<'_>)) -> Result<u64, String> {
+    let mut n = 0u64;
+    while !body.is_empty() {
+        if body.len() < ENTRY_FIXED {
+            return Err("truncated entry".into());
+        }
+        let u32_at = |i: usize| u32::from_le_bytes(body[i..i + 4].try_into().unwrap());
+        let u64_at = |i: usize| u64::from_le_bytes(body[i..i + 8].try_into().unwrap());
+        let key_len = u32_at(24) as usize;
+        let flags = body[28];
+        let value_len = u32_at(20);
+        if key_len == 0 || key_len > MAX_KEY_LEN || value_len as usize > MAX_VALUE_LEN {
+            return Err(format!("entry {n} has impossible lengths"));
+        }
+        if flags & !FLAG_TOMBSTONE != 0 || body.len() < ENTRY_FIXED + key_len {
+            return Err(format!("entry {n} is malformed"));
+        }
+        visit(&HintEntry {
+            seq: u64_at(0),
+            expires_at: u64_at(8),
+            offset: u32_at(16),
+            value_len,
+            tombstone: flags & FLAG_TOMBSTONE != 0,
+            key: &body[ENTRY_FIXED..ENTRY_FIXED + key_len],
+        });
+        body = &body[ENTRY_FIXED + key_len..];
+        n += 1;
+    }
+    Ok(n)
+}
