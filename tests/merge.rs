@@ -72,7 +72,7 @@ fn merge_reclaims_space_and_keeps_every_live_value() {
     let report = db.merge().unwrap();
     assert!(report.input_files > 1 && report.output_files >= 1);
     assert!(report.bytes_after < report.bytes_before / 2, "{report:?}");
-    let deleted = |i: u32| i % 3 == 0;
+    let deleted = |i: u32| i.is_multiple_of(3);
     check(&db, 2, 500, deleted);
     assert_eq!(db.get(b"ttl").unwrap(), None);
     let after = dir_bytes(dir.path());
@@ -206,7 +206,7 @@ fn reads_and_writes_continue_during_a_merge() {
             while !stop.load(Ordering::Relaxed) || n < 1000 {
                 db.put(format!("new{n}").as_bytes(), &n.to_le_bytes())
                     .unwrap();
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     db.put(format!("key{}", n % 2000).as_bytes(), b"rewritten")
                         .unwrap();
                 }
