@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test: Rust (unit, integration, C ABI, crash), C under valgrind, Go, Node.
+# Installs what it needs from the package registries (cargo crates, Go modules, npm ci).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "build (release): libbitcask.so, libbitcask.a, include/bitcask.h"
+cargo build --release --locked
+if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- include/bitcask.h; then
+  echo "include/bitcask.h changed when rebuilt from src/ffi.rs: commit the regenerated header" >&2
+  git --no-pager diff --stat -- include/bitcask.h >&2
+  exit 1
+fi
+
+step "format and lint"
+cargo fmt --all -- --check
+cargo clippy --release --locked --all-targets -- -D warnings
+
+step "Rust tests (engine, merge, crash, C ABI)"
+cargo test --release --locked
+
+step "C tests and the C demo under valgrind"
+bash tests/c/valgrind.sh
+
+step "Go binding and HTTP example"
+(cd bindings/go && go vet ./... && go test -race -count=1 ./...)
+(cd examples/go && go vet ./... && go test -race -count=1 ./...)
+
+step "Node binding"
+(cd bindings/node && npm ci --no-audit --no-fund && node --test)
+
+step "all tests passed"
