@@ -135,9 +135,23 @@ fn scan_bytes(bytes: &[u8], visit: &mut impl FnMut(u64, &Record<'_>)) -> ScanSum
     while pos < bytes.len() {
         if let Some(rec) = decode_record(&bytes[pos..]) {
             let rec_len = rec.header.record_len() as usize;
-            let batch_cont = rec.header.batch_cont();
+            let h = rec.header;
+            // A batch member must directly follow its predecessor; one that does not (its
+            // batch lost its head or middle to damage) is dropped with what came before.
+            let follows = pending
+                .last()
+                .is_some_and(|(_, p)| p.header.seq + 1 == h.seq);
+            if h.batch_prev() != follows || (!h.batch_prev() && !pending.is_empty()) {
+                s.dropped_batch_records += pending.len() as u64;
+                pending.clear();
+            }
+            if h.batch_prev() && pending.is_empty() {
+                s.dropped_batch_records += 1;
+                pos += rec_len;
+                continue;
+            }
             pending.push((pos as u64, rec));
-            if !batch_cont {
+            if !h.batch_cont() {
                 for (off, rec) in pending.drain(..) {
                     visit(off, &rec);
                 }
@@ -167,7 +181,7 @@ fn scan_bytes(bytes: &[u8], visit: &mut impl FnMut(u64, &Record<'_>)) -> ScanSum
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Header, FLAG_BATCH_CONT, FLAG_TOMBSTONE};
+    use crate::record::{Header, FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE};
 
     fn rec(seq: u64, flags: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
         let h = Header::for_record(seq, 0, flags, key, value);
@@ -238,14 +252,38 @@ mod tests {
         let mut b = rec(1, 0, b"a", b"1");
         let end = b.len() as u64;
         b.extend(rec(2, FLAG_BATCH_CONT, b"b", b"2"));
-        b.extend(rec(3, FLAG_BATCH_CONT, b"c", b"3"));
+        b.extend(rec(3, FLAG_BATCH_CONT | FLAG_BATCH_PREV, b"c", b"3"));
         let (seen, s) = scan(&b);
         assert_eq!(seen.len(), 1);
         assert_eq!((s.valid_end, s.dropped_batch_records), (end, 2));
 
-        b.extend(rec(4, 0, b"d", b"4"));
+        b.extend(rec(4, FLAG_BATCH_PREV, b"d", b"4"));
         let (seen, s) = scan(&b);
         assert_eq!(seen.len(), 4);
         assert_eq!(s.valid_end, b.len() as u64);
+    }
+
+    #[test]
+    fn a_batch_that_lost_its_head_or_middle_is_dropped_even_if_its_tail_survived() {
+        let head = rec(1, FLAG_BATCH_CONT, b"a", b"1");
+        let mid = rec(2, FLAG_BATCH_CONT | FLAG_BATCH_PREV, b"b", b"2");
+        let tail = rec(3, FLAG_BATCH_PREV, b"c", b"3");
+        let after = rec(4, 0, b"d", b"4");
+        for lost in [0usize, 1] {
+            let mut b = Vec::new();
+            for (i, r) in [&head, &mid].into_iter().enumerate() {
+                if i == lost {
+                    b.extend(vec![0xEEu8; r.len()]); // damaged in place
+                } else {
+                    b.extend_from_slice(r);
+                }
+            }
+            b.extend_from_slice(&tail);
+            b.extend_from_slice(&after);
+            let (seen, s) = scan(&b);
+            let keys: Vec<_> = seen.iter().map(|x| x.2.clone()).collect();
+            assert_eq!(keys, vec![b"d".to_vec()], "lost record {lost}");
+            assert!(s.dropped_batch_records >= 1);
+        }
     }
 }

@@ -165,9 +165,15 @@ pub(crate) fn run(inner: &Inner, scope: Scope, now_ms: u64) -> Result<MergeRepor
 
     let out_ids: Vec<u32> = outputs.iter().map(|o| o.id).collect();
     if let Err(e) = write_marker(&*inner.storage, &inner.dir, &inputs, &out_ids) {
-        let mut tmp = Outputs::new(inner, writer);
-        tmp.created = out_ids;
-        tmp.abort();
+        // The rename may have landed even though a later step failed: the outputs may only
+        // go once no commit record can name them; otherwise they stay for the next open.
+        if unwrite_marker(&*inner.storage, &inner.dir).is_ok() {
+            let mut tmp = Outputs::new(inner, writer);
+            tmp.created = out_ids;
+            tmp.abort();
+        } else {
+            inner.merge_poisoned.store(true, Ordering::Release);
+        }
         return Err(e);
     }
     // Committed: from here on a failure leaves work that the next open rolls forward.
@@ -381,6 +387,13 @@ fn write_marker(storage: &dyn Storage, dir: &Path, inputs: &[u32], outputs: &[u3
     storage
         .rename(&tmp, &dir.join(MARKER))
         .map_err(|e| Error::io(format!("committing merge in {}", dir.display()), e))?;
+    sync_dir(storage, dir)
+}
+
+/// Removes a possibly written commit record, durably.
+fn unwrite_marker(storage: &dyn Storage, dir: &Path) -> Result<()> {
+    remove_if_present(storage, &dir.join(MARKER))?;
+    remove_if_present(storage, &dir.join(MARKER_TMP))?;
     sync_dir(storage, dir)
 }
 

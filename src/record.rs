@@ -8,7 +8,7 @@
 //! 12     8    expires_at: unix time in ms, u64 LE; 0 = never expires
 //! 20     4    key_len, u32 LE (1..=MAX_KEY_LEN)
 //! 24     4    value_len, u32 LE (0..=MAX_VALUE_LEN; 0 for a tombstone)
-//! 28     1    flags: bit 0 TOMBSTONE, bit 1 BATCH_CONT; other bits 0
+//! 28     1    flags: bit 0 TOMBSTONE, bit 1 BATCH_CONT, bit 2 BATCH_PREV; other bits 0
 //! 29     1    format version (1)
 //! 30     2    reserved, 0
 //! ```
@@ -24,7 +24,11 @@ pub const FLAG_TOMBSTONE: u8 = 1;
 /// The record belongs to a write batch and is not its last record: recovery applies it only
 /// once it has seen the batch's last record (the first following record without this flag).
 pub const FLAG_BATCH_CONT: u8 = 2;
-const KNOWN_FLAGS: u8 = FLAG_TOMBSTONE | FLAG_BATCH_CONT;
+/// The record belongs to a write batch and is not its first record: it is valid only right
+/// after the previous record of its batch (seq one lower). With `FLAG_BATCH_CONT` this lets
+/// recovery reject a batch whose head or middle was lost, even when its tail survived.
+pub const FLAG_BATCH_PREV: u8 = 4;
+const KNOWN_FLAGS: u8 = FLAG_TOMBSTONE | FLAG_BATCH_CONT | FLAG_BATCH_PREV;
 pub const FORMAT_VERSION: u8 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +48,10 @@ impl Header {
 
     pub fn batch_cont(&self) -> bool {
         self.flags & FLAG_BATCH_CONT != 0
+    }
+
+    pub fn batch_prev(&self) -> bool {
+        self.flags & FLAG_BATCH_PREV != 0
     }
 
     /// Header + key + value.

@@ -108,6 +108,8 @@ struct Source {
     id: u32,
     data: PathBuf,
     hint: Option<PathBuf>,
+    /// Not on disk yet: created by this open.
+    fresh: bool,
 }
 
 fn read_all(storage: &dyn Storage, path: &Path) -> std::io::Result<Vec<u8>> {
@@ -130,7 +132,16 @@ fn resolve(storage: &dyn Storage, dir: &Path, read_only: bool) -> Result<Vec<Sou
             merge::decode_marker(&String::from_utf8_lossy(&text)).ok_or_else(|| {
                 Error::corruption(format!("{} is not a merge record", path.display()))
             })?;
-        if read_only {
+        // A commit record is trusted only if every output it names exists; otherwise the
+        // merge is undone: its inputs were never deleted before its outputs were complete.
+        let complete = outputs
+            .iter()
+            .all(|id| l.data.contains(id) || l.merging_data.contains(id));
+        if !complete {
+            if !read_only {
+                remove_if_present(storage, &path)?;
+            }
+        } else if read_only {
             for id in inputs {
                 l.data.remove(&id);
             }
@@ -175,6 +186,7 @@ fn resolve(storage: &dyn Storage, dir: &Path, read_only: bool) -> Result<Vec<Sou
                 id,
                 data: dir.join(format!("{}{suffix}", data_file_name(id))),
                 hint,
+                fresh: false,
             }
         })
         .collect();
@@ -277,6 +289,7 @@ pub fn load(
             id,
             data,
             hint: None,
+            fresh: true,
         });
     }
     let mut out = Recovered {
@@ -297,6 +310,12 @@ pub fn load(
             storage.open_read(path)
         }
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        if writable && src.fresh {
+            // A new file's name is durable only once its directory is synced.
+            storage
+                .sync_dir(dir)
+                .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
+        }
         let df = Arc::new(DataFile::new(id, file));
         let hinted = src
             .hint
@@ -314,8 +333,11 @@ pub fn load(
             if writable {
                 let len = df.storage().size();
                 if summary.valid_end < len {
+                    // Durably: otherwise a later crash could undo the cut, and the torn bytes,
+                    // completed by sectors of newer writes, could pass for a record again.
                     df.storage()
                         .set_len(summary.valid_end)
+                        .and_then(|_| df.storage().sync())
                         .map_err(|e| Error::io(format!("truncating {}", df.name()), e))?;
                 }
                 out.write_off = summary.valid_end;

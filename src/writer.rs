@@ -9,7 +9,7 @@ use crate::datafile::{data_file_name, DataFile};
 use crate::error::{Error, Result};
 use crate::keydir::{shard_index, Entry, Keydir};
 use crate::options::{Options, SyncMode};
-use crate::record::{Header, FLAG_BATCH_CONT, FLAG_TOMBSTONE, HEADER_LEN};
+use crate::record::{Header, FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE, HEADER_LEN};
 use crate::stats::FileTable;
 use crate::storage::Storage;
 
@@ -139,6 +139,9 @@ impl Writer {
             let mut flags = if op.tombstone { FLAG_TOMBSTONE } else { 0 };
             if i + 1 < ops.len() {
                 flags |= FLAG_BATCH_CONT;
+            }
+            if i > 0 {
+                flags |= FLAG_BATCH_PREV;
             }
             let h = Header::for_record(
                 self.next_seq + i as u64,
