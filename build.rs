@@ -17,6 +17,8 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
 
+    link_soname(&major);
+
     let mut config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("read cbindgen.toml");
     config.after_includes = Some(format!(
@@ -32,4 +34,21 @@ fn main() {
         .generate()
         .expect("cbindgen failed");
     bindings.write_to_file(crate_dir.join("include/bitcask.h"));
+}
+
+/// Puts `libbitcask.so.<major>` (the SONAME) beside the `libbitcask.so` cargo writes, so a
+/// program linked in-tree with `-lbitcask -Wl,-rpath,target/<profile>` finds the library at
+/// run time, as it would after `make install` and ldconfig.
+fn link_soname(major: &str) {
+    let Some(out) = env::var_os("OUT_DIR") else {
+        return;
+    };
+    // OUT_DIR is target/[<triple>/]<profile>/build/bitcask-<hash>/out.
+    let Some(profile_dir) = PathBuf::from(out).ancestors().nth(3).map(PathBuf::from) else {
+        return;
+    };
+    let link = profile_dir.join(format!("libbitcask.so.{major}"));
+    if std::fs::symlink_metadata(&link).is_err() {
+        let _ = std::os::unix::fs::symlink("libbitcask.so", &link);
+    }
 }

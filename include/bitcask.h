@@ -6,7 +6,8 @@
  * Conventions for every function below:
  *  - Fallible functions return an int32_t status: BC_OK (0) or one of the BC_* codes.
  *    On failure, bc_last_error() on the same OS thread returns a message.
- *  - Out-parameters are written only on BC_OK.
+ *  - Out-parameters are written only on BC_OK (one documented exception: bc_get_into
+ *    reports the needed length on BC_BUFFER_TOO_SMALL).
  *  - Pointer + length pairs: NULL is accepted only with length 0.
  *  - Buffers the library returns belong to the caller, who frees them with bc_free().
  *  - Inputs are copied; the library keeps no pointer into caller memory after a call.
@@ -232,8 +233,9 @@ const char *bc_version(void);
 const char *bc_status_str(int32_t status);
 
 /**
- * Returns the message of the last call that failed (returned anything but `BC_OK`) on the
- * calling OS thread; "" if none has. Successful calls leave it unchanged.
+ * Returns the message of the last call on the calling OS thread that returned a status
+ * other than `BC_OK` and `BC_DONE`; "" if none has. Successful calls leave it unchanged.
+ * `BC_NOT_FOUND` sets it to "key not found".
  *
  * The message is thread-local: call this on the same OS thread, before that thread makes
  * another libbitcask call. Runtimes that move work between OS threads (Go goroutines,

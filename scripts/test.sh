@@ -24,9 +24,16 @@ cargo test --release --locked
 step "C tests and the C demo under valgrind"
 bash tests/c/valgrind.sh
 
+step "the bitcask command-line tool"
+(cd cli && cargo fmt -- --check && cargo clippy --release --locked --all-targets -- -D warnings && cargo test --release --locked)
+
+step "make install into a temporary prefix; C and Go built against the installed copy"
+bash tests/install.sh
+
 step "Go binding and HTTP example"
-(cd bindings/go && go vet ./... && go test -race -count=1 ./...)
-(cd examples/go && go vet ./... && go test -race -count=1 ./...)
+for mod in bindings/go examples/go; do
+  (cd "$mod" && test -z "$(gofmt -l .)" && go vet ./... && go test -race -count=1 ./...)
+done
 
 step "Node binding"
 (cd bindings/node && npm ci --no-audit --no-fund && node --test)

@@ -192,8 +192,9 @@ pub extern "C" fn bc_status_str(status: i32) -> *const c_char {
     s.as_ptr()
 }
 
-/// Returns the message of the last call that failed (returned anything but `BC_OK`) on the
-/// calling OS thread; "" if none has. Successful calls leave it unchanged.
+/// Returns the message of the last call on the calling OS thread that returned a status
+/// other than `BC_OK` and `BC_DONE`; "" if none has. Successful calls leave it unchanged.
+/// `BC_NOT_FOUND` sets it to "key not found".
 ///
 /// The message is thread-local: call this on the same OS thread, before that thread makes
 /// another libbitcask call. Runtimes that move work between OS threads (Go goroutines,

@@ -343,6 +343,13 @@ pub fn load(
                 out.write_off = summary.valid_end;
             }
         }
+        if !writable && !opts.read_only && !hinted && stats.is_empty_file(id) {
+            // A sealed file without a single record (an active file left empty by a merge
+            // or a crash): nothing to keep.
+            drop(df);
+            remove_if_present(&**storage, path)?;
+            continue;
+        }
         stats.add_total(id, 0);
         keydir.add_file(&df);
         out.files.push(df);

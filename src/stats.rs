@@ -71,6 +71,14 @@ impl FileTable {
         }
     }
 
+    /// Whether `file` has no bytes of records (intact or damaged) on record.
+    pub fn is_empty_file(&self, file: u32) -> bool {
+        self.files
+            .lock()
+            .get(&file)
+            .is_none_or(|f| f.total_bytes == 0)
+    }
+
     pub fn remove(&self, file: u32) {
         self.files.lock().remove(&file);
     }

@@ -1,0 +1,3 @@
+module github.com/libbitcask/libbitcask/bindings/go
+
+go 1.24

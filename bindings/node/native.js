@@ -1,0 +1,367 @@
+'use strict';
+
+// The native layer: loads libbitcask with koffi, declares its functions, and wraps each
+// fallible call so that a failure is turned into a BitcaskError carrying bc_last_error()
+// read *synchronously, right after the call, on the same OS thread*. This module is used
+// both by the main thread (synchronous API) and by the worker threads that run the async
+// API, so the rule "read the thread-local message on the failing thread" holds everywhere:
+// a JS thread (main or worker_threads Worker) is one OS thread, and a synchronous koffi
+// call runs on the calling thread.
+//
+// Handles (bc_db *, bc_iter *, ...) are plain BigInt addresses (koffi 3 represents
+// pointers as BigInt), which is also what lets a handle cross to a worker thread.
+
+const koffi = require('koffi');
+const { Status, BitcaskError } = require('./errors');
+
+if (koffi.sizeof('void *') !== 8) {
+  throw new Error('bitcask: only 64-bit platforms are supported');
+}
+
+// Type names are global to a koffi instance (one per JS thread), so declare them once.
+koffi.opaque('bc_db');
+koffi.opaque('bc_options');
+koffi.opaque('bc_iter');
+koffi.opaque('bc_batch');
+koffi.opaque('bc_value');
+
+// Out-parameters are declared `void *` and receive views of one per-thread BigUint64Array,
+// which koffi passes by address: cheaper than koffi's `_Out_` arrays.
+const REQUIRED = {
+  version: 'const char *bc_version(void)',
+  status_str: 'const char *bc_status_str(int32_t status)',
+  last_error: 'const char *bc_last_error(void)',
+  free: 'void bc_free(void *buf)',
+
+  options_new: 'bc_options *bc_options_new(void)',
+  options_free: 'void bc_options_free(bc_options *opts)',
+  options_set_max_file_size: 'int32_t bc_options_set_max_file_size(bc_options *opts, uint64_t bytes)',
+  options_set_sync: 'int32_t bc_options_set_sync(bc_options *opts, int32_t mode)',
+  options_set_sync_interval_ms: 'int32_t bc_options_set_sync_interval_ms(bc_options *opts, uint32_t ms)',
+  options_set_read_only: 'int32_t bc_options_set_read_only(bc_options *opts, bool read_only)',
+  options_set_create_if_missing: 'int32_t bc_options_set_create_if_missing(bc_options *opts, bool create)',
+
+  open: 'int32_t bc_open(const char *path, const bc_options *opts, void *db_out)',
+  close: 'int32_t bc_close(bc_db *db)',
+  put: 'int32_t bc_put(bc_db *db, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len)',
+  put_ttl: 'int32_t bc_put_ttl(bc_db *db, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, uint64_t ttl_ms)',
+  put_expiring: 'int32_t bc_put_expiring(bc_db *db, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, uint64_t expires_at_ms)',
+  get: 'int32_t bc_get(bc_db *db, const uint8_t *key, size_t key_len, void *value_out, void *value_len_out)',
+  get_into: 'int32_t bc_get_into(bc_db *db, const uint8_t *key, size_t key_len, uint8_t *buf, size_t cap, void *value_len_out)',
+  delete: 'int32_t bc_delete(bc_db *db, const uint8_t *key, size_t key_len)',
+  sync: 'int32_t bc_sync(bc_db *db)',
+
+  iter_new: 'int32_t bc_iter_new(bc_db *db, void *iter_out)',
+  iter_next: 'int32_t bc_iter_next(bc_iter *iter, void *key_out, void *key_len_out, void *value_out, void *value_len_out)',
+  iter_free: 'void bc_iter_free(bc_iter *iter)',
+
+  stats_json: 'int32_t bc_stats_json(bc_db *db, void *json_out)',
+
+  batch_new: 'bc_batch *bc_batch_new(void)',
+  batch_put: 'int32_t bc_batch_put(bc_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len)',
+  batch_put_ttl: 'int32_t bc_batch_put_ttl(bc_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, uint64_t ttl_ms)',
+  batch_delete: 'int32_t bc_batch_delete(bc_batch *batch, const uint8_t *key, size_t key_len)',
+  batch_len: 'size_t bc_batch_len(const bc_batch *batch)',
+  batch_clear: 'void bc_batch_clear(bc_batch *batch)',
+  batch_commit: 'int32_t bc_batch_commit(bc_db *db, bc_batch *batch)',
+  batch_free: 'void bc_batch_free(bc_batch *batch)',
+
+  value_open: 'int32_t bc_value_open(bc_db *db, const uint8_t *key, size_t key_len, void *value_out, void *value_len_out)',
+  value_read: 'int32_t bc_value_read(const bc_value *value, uint64_t offset, uint8_t *buf, size_t len, void *n_out)',
+  value_close: 'void bc_value_close(bc_value *value)',
+};
+
+// Declared when the library has them (merge landed after 0.1.0's first cut).
+const OPTIONAL = {
+  merge: 'int32_t bc_merge(bc_db *db)',
+  needs_merge: 'int32_t bc_needs_merge(bc_db *db, void *needed_out)',
+  options_set_frag_merge_trigger: 'int32_t bc_options_set_frag_merge_trigger(bc_options *opts, uint32_t percent)',
+  options_set_dead_bytes_merge_trigger: 'int32_t bc_options_set_dead_bytes_merge_trigger(bc_options *opts, uint64_t bytes)',
+  options_set_frag_threshold: 'int32_t bc_options_set_frag_threshold(bc_options *opts, uint32_t percent)',
+  options_set_dead_bytes_threshold: 'int32_t bc_options_set_dead_bytes_threshold(bc_options *opts, uint64_t bytes)',
+  options_set_small_file_threshold: 'int32_t bc_options_set_small_file_threshold(bc_options *opts, uint64_t bytes)',
+  options_set_auto_merge: 'int32_t bc_options_set_auto_merge(bc_options *opts, bool enabled)',
+  options_set_merge_window: 'int32_t bc_options_set_merge_window(bc_options *opts, uint32_t start_hour, uint32_t end_hour)',
+  options_set_merge_check_interval_ms: 'int32_t bc_options_set_merge_check_interval_ms(bc_options *opts, uint32_t ms)',
+};
+
+// Copies `n` bytes from a C address into a JS buffer (far cheaper than koffi.view()).
+const memcpy = koffi.load(null).func('void *memcpy(void *dst, uint64_t src, size_t n)');
+
+// get() first tries bc_get_into into a per-thread scratch buffer (one FFI call, no
+// malloc/free). On BC_BUFFER_TOO_SMALL it reads the value with bc_get (a malloc'ed copy,
+// copied into a Buffer and freed with bc_free), and grows the scratch buffer (up to
+// SCRATCH_MAX) so that later values of that size take the fast path.
+const SCRATCH_SIZE = 64 * 1024;
+const SCRATCH_MAX = 1024 * 1024;
+
+class Native {
+  constructor(libPath, lib) {
+    this.path = libPath;
+    this.lib = lib; // keep the library loaded as long as this object lives
+    const f = {};
+    for (const [name, proto] of Object.entries(REQUIRED)) f[name] = lib.func(proto);
+    for (const [name, proto] of Object.entries(OPTIONAL)) {
+      try {
+        f[name] = lib.func(proto);
+      } catch {
+        f[name] = null;
+      }
+    }
+    this.f = f;
+    this.version = f.version();
+    this.u64 = new BigUint64Array(4);
+    this.slot = [0, 1, 2, 3].map((i) => this.u64.subarray(i, i + 1));
+    this.flag = new Uint8Array(8);
+    this.setScratch(SCRATCH_SIZE);
+  }
+
+  setScratch(size) {
+    this.scratch = Buffer.allocUnsafeSlow(size);
+    // A plain Uint8Array view: its subarray() is cheaper than a Buffer's.
+    this.scratchU8 = new Uint8Array(this.scratch.buffer, this.scratch.byteOffset, size);
+  }
+
+  get hasMerge() {
+    return this.f.merge !== null && this.f.needs_merge !== null;
+  }
+
+  /** Builds the error for `status`; must run right after the failing call. */
+  fail(status, extra) {
+    return new BitcaskError(status, this.f.last_error(), extra);
+  }
+
+  check(status) {
+    if (status !== 0) throw this.fail(status);
+  }
+
+  statusName(status) {
+    return this.f.status_str(status);
+  }
+
+  // Copies `n` bytes at `ptr` into a new buffer. `owned`: a Uint8Array with an
+  // ArrayBuffer of its own (transferable to another thread); else a Buffer.
+  copyOut(ptr, n, owned) {
+    const out = owned ? new Uint8Array(n) : Buffer.allocUnsafe(n);
+    if (n > 0) memcpy(out, ptr, n);
+    return out;
+  }
+
+  /** opts: normalized by index.js ({ maxFileSize, sync (int), syncIntervalMs, ... }). */
+  open(path, opts) {
+    const f = this.f;
+    const o = f.options_new();
+    if (!o) throw new BitcaskError(Status.INTERNAL, 'bc_options_new: out of memory');
+    try {
+      if (opts.maxFileSize !== undefined) this.check(f.options_set_max_file_size(o, opts.maxFileSize));
+      if (opts.sync !== undefined) this.check(f.options_set_sync(o, opts.sync));
+      if (opts.syncIntervalMs !== undefined) this.check(f.options_set_sync_interval_ms(o, opts.syncIntervalMs));
+      if (opts.readOnly !== undefined) this.check(f.options_set_read_only(o, opts.readOnly));
+      if (opts.createIfMissing !== undefined) this.check(f.options_set_create_if_missing(o, opts.createIfMissing));
+      if (opts.merge) this.applyMergeOptions(o, opts.merge);
+      const st = f.open(path, o, this.slot[0]);
+      if (st !== 0) throw this.fail(st);
+      return this.u64[0];
+    } finally {
+      f.options_free(o);
+    }
+  }
+
+  // merge: [[name of an options setter in OPTIONAL, ...arguments], ...]
+  applyMergeOptions(o, merge) {
+    for (const [setter, ...args] of merge) {
+      const fn = this.f[setter];
+      if (!fn) throw this.unsupported(`bc_${setter}`);
+      this.check(fn(o, ...args));
+    }
+  }
+
+  close(db) {
+    this.check(this.f.close(db));
+  }
+
+  put(db, k, klen, v, vlen, ttlMs, expiresAtMs) {
+    let st;
+    if (ttlMs !== undefined) st = this.f.put_ttl(db, k, klen, v, vlen, ttlMs);
+    else if (expiresAtMs !== undefined) st = this.f.put_expiring(db, k, klen, v, vlen, expiresAtMs);
+    else st = this.f.put(db, k, klen, v, vlen);
+    if (st !== 0) throw this.fail(st);
+  }
+
+  /** Returns the value (a copy), or undefined when the key has no live value. */
+  get(db, k, klen, owned) {
+    const f = this.f;
+    const scratch = this.scratch;
+    let st = f.get_into(db, k, klen, scratch, scratch.length, this.slot[0]);
+    if (st === 0) {
+      const n = Number(this.u64[0]);
+      const out = owned ? new Uint8Array(n) : Buffer.allocUnsafe(n);
+      if (n > 0) out.set(n === scratch.length ? scratch : this.scratchU8.subarray(0, n));
+      return out;
+    }
+    if (st === Status.NOT_FOUND) return undefined;
+    if (st !== Status.BUFFER_TOO_SMALL) throw this.fail(st);
+    const needed = Number(this.u64[0]);
+    if (scratch.length < SCRATCH_MAX) {
+      let size = scratch.length;
+      while (size < needed && size < SCRATCH_MAX) size *= 2;
+      this.setScratch(size);
+    }
+    // Large value: the library returns a malloc'ed copy, which we copy and free.
+    st = f.get(db, k, klen, this.slot[0], this.slot[1]);
+    if (st === Status.NOT_FOUND) return undefined;
+    if (st !== 0) throw this.fail(st);
+    const ptr = this.u64[0];
+    const n = Number(this.u64[1]);
+    try {
+      return this.copyOut(ptr, n, owned);
+    } finally {
+      f.free(ptr);
+    }
+  }
+
+  /** Returns the value's length (written into buf), or -1 when the key is missing. */
+  getInto(db, k, klen, buf) {
+    const st = this.f.get_into(db, k, klen, buf, buf.byteLength, this.slot[0]);
+    if (st === 0) return Number(this.u64[0]);
+    if (st === Status.NOT_FOUND) return -1;
+    if (st === Status.BUFFER_TOO_SMALL) {
+      const needed = Number(this.u64[0]);
+      throw this.fail(st, { neededLength: needed });
+    }
+    throw this.fail(st);
+  }
+
+  /** Length of the key's value, or -1 when it is missing (copies nothing). */
+  valueLength(db, k, klen) {
+    const st = this.f.get_into(db, k, klen, null, 0, this.slot[0]);
+    if (st === 0 || st === Status.BUFFER_TOO_SMALL) return Number(this.u64[0]);
+    if (st === Status.NOT_FOUND) return -1;
+    throw this.fail(st);
+  }
+
+  delete(db, k, klen) {
+    const st = this.f.delete(db, k, klen);
+    if (st !== 0) throw this.fail(st);
+  }
+
+  sync(db) {
+    this.check(this.f.sync(db));
+  }
+
+  merge(db) {
+    if (!this.f.merge) throw this.unsupported('bc_merge');
+    this.check(this.f.merge(db));
+  }
+
+  needsMerge(db) {
+    if (!this.f.needs_merge) throw this.unsupported('bc_needs_merge');
+    this.flag.fill(0);
+    this.check(this.f.needs_merge(db, this.flag));
+    return this.flag[0] !== 0;
+  }
+
+  unsupported(name) {
+    const err = new Error(`the loaded libbitcask (${this.version}, ${this.path}) has no ${name}`);
+    err.code = 'UNSUPPORTED';
+    return err;
+  }
+
+  statsJson(db) {
+    const st = this.f.stats_json(db, this.slot[0]);
+    if (st !== 0) throw this.fail(st);
+    const ptr = this.u64[0];
+    try {
+      return koffi.decode.string(ptr);
+    } finally {
+      this.f.free(ptr);
+    }
+  }
+
+  iterNew(db) {
+    const st = this.f.iter_new(db, this.slot[0]);
+    if (st !== 0) throw this.fail(st);
+    return this.u64[0];
+  }
+
+  /** Returns [key] / [key, value] (copies), or null when the iterator is exhausted. */
+  iterNext(it, withValues) {
+    const s = this.slot;
+    const st = this.f.iter_next(it, s[0], s[1], withValues ? s[2] : null, withValues ? s[3] : null);
+    if (st === Status.DONE) return null;
+    if (st !== 0) throw this.fail(st);
+    const u = this.u64;
+    const key = this.copyOut(u[0], Number(u[1]), false);
+    if (!withValues) return [key];
+    return [key, this.copyOut(u[2], Number(u[3]), false)];
+  }
+
+  iterFree(it) {
+    this.f.iter_free(it);
+  }
+
+  batchNew() {
+    const b = this.f.batch_new();
+    if (!b) throw new BitcaskError(Status.INTERNAL, 'bc_batch_new: out of memory');
+    return b;
+  }
+
+  batchPut(b, k, klen, v, vlen, ttlMs) {
+    const st = ttlMs === undefined
+      ? this.f.batch_put(b, k, klen, v, vlen)
+      : this.f.batch_put_ttl(b, k, klen, v, vlen, ttlMs);
+    if (st !== 0) throw this.fail(st);
+  }
+
+  batchDelete(b, k, klen) {
+    this.check(this.f.batch_delete(b, k, klen));
+  }
+
+  batchLen(b) {
+    return Number(this.f.batch_len(b));
+  }
+
+  batchClear(b) {
+    this.f.batch_clear(b);
+  }
+
+  batchCommit(db, b) {
+    this.check(this.f.batch_commit(db, b));
+  }
+
+  batchFree(b) {
+    this.f.batch_free(b);
+  }
+
+  /** Returns [reader, length]. Throws NOT_FOUND as a BitcaskError. */
+  valueOpen(db, k, klen) {
+    const st = this.f.value_open(db, k, klen, this.slot[0], this.slot[1]);
+    if (st !== 0) throw this.fail(st);
+    return [this.u64[0], this.u64[1]];
+  }
+
+  valueRead(v, offset, buf, len) {
+    const st = this.f.value_read(v, offset, buf, len, this.slot[0]);
+    if (st !== 0) throw this.fail(st);
+    return Number(this.u64[0]);
+  }
+
+  valueClose(v) {
+    this.f.value_close(v);
+  }
+}
+
+// One Native per library path per thread.
+const loaded = new Map();
+
+/** Loads exactly `libPath` (a file path or a name for the dynamic linker). Throws koffi's error. */
+function loadNative(libPath) {
+  let n = loaded.get(libPath);
+  if (!n) {
+    n = new Native(libPath, koffi.load(libPath));
+    loaded.set(libPath, n);
+  }
+  return n;
+}
+
+module.exports = { loadNative, Native, SCRATCH_SIZE, SCRATCH_MAX };

@@ -1,0 +1,693 @@
+//! Runs the built `bitcask` binary on real stores in temporary directories. Stores are also
+//! written and read back directly with the engine, to compare what the tool did.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bitcask::{Db, Options};
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "bitcask-cli-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// The store's directory inside the temporary directory.
+    fn db(&self) -> PathBuf {
+        self.0.join("db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+impl Run {
+    fn out(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            self.out(),
+            self.stderr
+        )
+    }
+}
+
+fn run_in(args: &[&[u8]], stdin: &[u8]) -> Run {
+    use std::os::unix::ffi::OsStrExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bitcask"));
+    cmd.env_remove("BITCASK_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for a in args {
+        cmd.arg(std::ffi::OsStr::from_bytes(a));
+    }
+    let mut child = cmd.spawn().expect("run bitcask");
+    {
+        let mut input = child.stdin.take().unwrap();
+        // The command may exit without reading stdin.
+        let _ = input.write_all(stdin);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    Run {
+        code: status.code().expect("exited normally"),
+        stdout,
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// `bitcask -d DIR args...`
+fn bc(dir: &Path, args: &[&str]) -> Run {
+    bc_in(dir, args, b"")
+}
+
+fn bc_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
+    let mut all: Vec<&[u8]> = vec![b"-d", dir.to_str().unwrap().as_bytes()];
+    all.extend(args.iter().map(|a| a.as_bytes()));
+    run_in(&all, stdin)
+}
+
+fn expect(r: Run, code: i32) -> Run {
+    assert_eq!(r.code, code, "{r:?}");
+    r
+}
+
+/// Every live key and value, read with the engine.
+fn contents(dir: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let db = Db::open(
+        dir,
+        Options {
+            read_only: true,
+            create_if_missing: false,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let mut snap = db.snapshot();
+    let mut map = BTreeMap::new();
+    while let Some((k, v)) = snap.next_entry(true).unwrap() {
+        map.insert(k.to_vec(), v.unwrap().to_vec());
+    }
+    map
+}
+
+fn small_files() -> Options {
+    let mut o = Options::default();
+    o.set_max_file_size(4096).unwrap();
+    o
+}
+
+/// Awkward keys and values: every byte value, separators, escapes, UTF-8, empty, large.
+fn awkward_data() -> Vec<(Vec<u8>, Vec<u8>)> {
+    let all: Vec<u8> = (0..=255u8).collect();
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    vec![
+        (b"plain".to_vec(), b"value".to_vec()),
+        (b"tab\tkey".to_vec(), b"tab\tvalue\nnewline".to_vec()),
+        (b"back\\slash".to_vec(), b"\\x41 is not A".to_vec()),
+        (vec![0], vec![0, 0, 0]),
+        (vec![0xff, 0xfe, b'\n'], all.clone()),
+        (all.clone(), b"every byte as the key".to_vec()),
+        (
+            "clé ✓".as_bytes().to_vec(),
+            "välue 😀 \u{1}".as_bytes().to_vec(),
+        ),
+        (b"empty".to_vec(), Vec::new()),
+        (b"{\"json\":1}".to_vec(), b"\"quoted\"".to_vec()),
+        (b"big".to_vec(), big),
+        (b"cr\r".to_vec(), b"\r\n".to_vec()),
+    ]
+}
+
+#[test]
+fn put_get_delete() {
+    let t = TempDir::new();
+    let db = t.db();
+    expect(bc(&db, &["put", "greeting", "hello"]), 0);
+    assert_eq!(expect(bc(&db, &["get", "greeting"]), 0).stdout, b"hello");
+
+    // From stdin, with - and with no VALUE; any bytes.
+    expect(bc_in(&db, &["put", "bin", "-"], b"\x00\xff\n raw"), 0);
+    assert_eq!(
+        expect(bc(&db, &["get", "bin"]), 0).stdout,
+        b"\x00\xff\n raw"
+    );
+    expect(bc_in(&db, &["put", "stdin"], b"from stdin"), 0);
+    assert_eq!(expect(bc(&db, &["get", "stdin"]), 0).stdout, b"from stdin");
+    // A value starting with '-' after --; the long --dir form after the command.
+    expect(bc(&db, &["put", "neg", "--", "-5"]), 0);
+    let r = run_in(
+        &[b"get", b"--dir", db.to_str().unwrap().as_bytes(), b"neg"],
+        b"",
+    );
+    assert_eq!(expect(r, 0).stdout, b"-5");
+
+    // Escaped keys and values.
+    expect(bc(&db, &["put", "-e", "k\\x00\\t", "v\\n\\\\"]), 0);
+    assert_eq!(
+        expect(bc(&db, &["get", "-e", "k\\x00\\t"]), 0).stdout,
+        b"v\n\\"
+    );
+    assert_eq!(contents(&db)[&b"k\x00\t".to_vec()], b"v\n\\");
+
+    // Missing keys: exit 1 with a message on stderr, nothing on stdout.
+    let r = expect(bc(&db, &["get", "nope"]), 1);
+    assert!(r.stdout.is_empty());
+    assert!(
+        r.stderr.contains("not found") && r.stderr.contains("nope"),
+        "{r:?}"
+    );
+
+    expect(bc(&db, &["delete", "greeting"]), 0);
+    expect(bc(&db, &["get", "greeting"]), 1);
+    let r = expect(bc(&db, &["delete", "greeting"]), 1);
+    assert!(r.stderr.contains("not found"), "{r:?}");
+
+    // TTL.
+    expect(bc(&db, &["put", "--ttl", "1ms", "brief", "x"]), 0);
+    expect(bc(&db, &["put", "--ttl", "1h", "lasting", "y"]), 0);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    expect(bc(&db, &["get", "brief"]), 1);
+    assert_eq!(expect(bc(&db, &["get", "lasting"]), 0).stdout, b"y");
+}
+
+#[test]
+fn keys_sorted_prefixed_escaped_and_raw() {
+    let t = TempDir::new();
+    let db = t.db();
+    for k in ["user:2", "user:1", "item:9", "user:10"] {
+        expect(bc(&db, &["put", k, "v"]), 0);
+    }
+    expect(bc(&db, &["put", "-e", "user:\\n\\xff", "v"]), 0);
+    let r = expect(bc(&db, &["keys"]), 0);
+    assert_eq!(
+        r.out(),
+        "item:9\nuser:\\n\\xff\nuser:1\nuser:10\nuser:2\n",
+        "{r:?}"
+    );
+    let r = expect(bc(&db, &["keys", "--prefix", "user:1"]), 0);
+    assert_eq!(r.out(), "user:1\nuser:10\n");
+    let r = expect(bc(&db, &["keys", "-e", "-p", "user:\\n"]), 0);
+    assert_eq!(r.out(), "user:\\n\\xff\n");
+    let r = expect(bc(&db, &["keys", "-0", "--prefix", "user:\n"]), 0);
+    assert_eq!(r.stdout, b"user:\n\xff\0");
+    // A printed key is accepted back by get -e.
+    assert_eq!(
+        expect(bc(&db, &["get", "-e", "user:\\n\\xff"]), 0).stdout,
+        b"v"
+    );
+}
+
+#[test]
+fn dump_and_load_round_trip_any_bytes() {
+    let t = TempDir::new();
+    let src = t.db();
+    {
+        let db = Db::open(&src, Options::default()).unwrap();
+        for (k, v) in awkward_data() {
+            db.put(&k, &v).unwrap();
+        }
+        db.put(b"deleted", b"gone").unwrap();
+        db.delete(b"deleted").unwrap();
+        db.close().unwrap();
+    }
+    let want = contents(&src);
+    assert_eq!(want.len(), awkward_data().len());
+
+    for (format, extra) in [("text", None), ("json", None), ("json", Some("--base64"))] {
+        let mut args = vec!["dump", "--format", format];
+        args.extend(extra);
+        let dump = expect(bc(&src, &args), 0).stdout;
+        assert_eq!(
+            dump.iter().filter(|&&b| b == b'\n').count(),
+            want.len(),
+            "one line per key"
+        );
+        if format == "text" {
+            assert!(dump.is_ascii(), "text dumps are ASCII");
+        } else {
+            assert!(std::str::from_utf8(&dump).is_ok(), "JSON is UTF-8");
+        }
+        let dst = t.0.join(format!("copy-{format}-{}", extra.is_some()));
+        let r = expect(bc_in(&dst, &["load", "--format", format], &dump), 0);
+        assert!(r.out().contains(&format!("loaded {}", want.len())), "{r:?}");
+        assert_eq!(contents(&dst), want, "{format} {extra:?}");
+    }
+
+    // The documented shapes.
+    let r = expect(bc(&src, &["dump"]), 0).out();
+    assert!(r.contains("plain\tvalue\n"), "{r}");
+    assert!(r.contains("tab\\tkey\ttab\\tvalue\\nnewline\n"), "{r}");
+    assert!(r.contains("\\x00\t\\x00\\x00\\x00\n"), "{r}");
+    let r = expect(bc(&src, &["dump", "-f", "json"]), 0).out();
+    assert!(r.contains(r#"{"key":"plain","value":"value"}"#), "{r}");
+    assert!(r.contains(r#"{"key_base64":"//4K","value_base64":"#), "{r}");
+    assert!(
+        r.contains(r#"{"key":"clé ✓","value":"välue 😀 \u0001"}"#),
+        "{r}"
+    );
+}
+
+#[test]
+fn load_reports_bad_lines_and_accepts_expiry() {
+    let t = TempDir::new();
+    let db = t.db();
+    let r = expect(bc_in(&db, &["load"], b"a\t1\n\nno tab here\nb\t2\n"), 2);
+    assert!(
+        r.stderr.contains("line 3") && r.stderr.contains("no tab"),
+        "{r:?}"
+    );
+    assert_eq!(expect(bc(&db, &["get", "a"]), 0).stdout, b"1");
+    expect(bc(&db, &["get", "b"]), 1);
+
+    let r = expect(bc_in(&db, &["load", "-f", "json"], b"{\"key\":\"x\"}\n"), 2);
+    assert!(
+        r.stderr.contains("line 1") && r.stderr.contains("value"),
+        "{r:?}"
+    );
+    let r = expect(bc_in(&db, &["load"], b"k\t\\q\n"), 2);
+    assert!(r.stderr.contains("unknown escape"), "{r:?}");
+
+    let lines = b"{\"key\":\"old\",\"value\":\"x\",\"expires_at\":1}\n\
+                  {\"key\":\"later\",\"value\":\"y\",\"expires_at\":99999999999999}\n\
+                  {\"key\":\"never\",\"value\":\"z\",\"expires_at\":null,\"extra\":true}\n";
+    let r = expect(bc_in(&db, &["load", "-f", "json"], lines), 0);
+    assert!(r.out().contains("1 already expired"), "{r:?}");
+    expect(bc(&db, &["get", "old"]), 1);
+    assert_eq!(expect(bc(&db, &["get", "later"]), 0).stdout, b"y");
+    assert_eq!(expect(bc(&db, &["get", "never"]), 0).stdout, b"z");
+}
+
+#[test]
+fn stats_text_and_json() {
+    let t = TempDir::new();
+    let db = t.db();
+    {
+        let d = Db::open(&db, small_files()).unwrap();
+        for i in 0..200u32 {
+            d.put(format!("key{}", i % 50).as_bytes(), &[b'v'; 40])
+                .unwrap();
+        }
+        d.close().unwrap();
+    }
+    let r = expect(bc(&db, &["stats"]), 0).out();
+    assert!(r.contains("live keys        50\n"), "{r}");
+    assert!(r.contains("000001.data"), "{r}");
+    assert!(r.contains("fragmentation"), "{r}");
+    assert!(r.contains("keydir memory"), "{r}");
+    assert!(r.contains("merge due        yes"), "{r}");
+    let j = expect(bc(&db, &["stats", "--json"]), 0).out();
+    assert!(j.starts_with('{') && j.trim_end().ends_with('}'), "{j}");
+    for field in [
+        "\"live_keys\":50,",
+        "\"keydir_bytes\":",
+        "\"dead_bytes\":",
+        "\"needs_merge\":true",
+        "{\"file_id\":1,\"total_bytes\":",
+        "\"fragmentation\":",
+    ] {
+        assert!(j.contains(field), "{field} in {j}");
+    }
+}
+
+/// 40 records of 88 bytes (6-byte key, 50-byte value) per 4 KiB file: record i of file 1 is
+/// at offset 88 * i.
+fn fixed_store(dir: &Path) {
+    let d = Db::open(dir, small_files()).unwrap();
+    for i in 0..100u32 {
+        d.put(
+            format!("key{i:03}").as_bytes(),
+            &[b'a' + (i % 26) as u8; 50],
+        )
+        .unwrap();
+    }
+    d.close().unwrap();
+}
+
+fn flip(path: &Path, at: usize) {
+    let mut b = fs::read(path).unwrap();
+    b[at] ^= 0x55;
+    fs::write(path, b).unwrap();
+}
+
+#[test]
+fn check_clean_store() {
+    let t = TempDir::new();
+    let db = t.db();
+    fixed_store(&db);
+    expect(bc(&db, &["merge"]), 0);
+    expect(bc(&db, &["put", "after", "merge"]), 0);
+    let r = expect(bc(&db, &["check"]), 0);
+    let out = r.out();
+    assert!(
+        out.contains("000001.data") || out.contains(".data: "),
+        "{r:?}"
+    );
+    assert!(out.contains(".hint: "), "{r:?}");
+    assert!(out.trim_end().ends_with("clean"), "{r:?}");
+    let r = expect(bc(&db, &["check", "--quiet"]), 0);
+    assert_eq!(r.out().lines().count(), 2, "{r:?}");
+}
+
+#[test]
+fn check_reports_flipped_byte_with_file_and_offset() {
+    let t = TempDir::new();
+    let db = t.db();
+    fixed_store(&db);
+    let before: Vec<_> = fs::read_dir(&db)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    flip(&db.join("000001.data"), 88 * 3 + 40); // inside record 3's value
+    let r = expect(bc(&db, &["check"]), 1);
+    let out = r.out();
+    assert!(
+        out.contains("DAMAGE 000001.data: offset 264: "),
+        "names the file and offset: {r:?}"
+    );
+    assert!(out.contains("fails its CRC"), "{r:?}");
+    assert!(out.contains("key003"), "{r:?}");
+    assert!(out.contains("DAMAGED"), "{r:?}");
+    // Read-only: nothing was added or changed in the directory.
+    let after: Vec<_> = fs::read_dir(&db)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(before.len(), after.len());
+
+    // A torn tail of the newest file is named as such.
+    let newest = after
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "data"))
+        .max()
+        .unwrap()
+        .clone();
+    let mut f = fs::OpenOptions::new().append(true).open(&newest).unwrap();
+    f.write_all(&[1, 2, 3]).unwrap();
+    let r = expect(bc(&db, &["check"]), 1);
+    assert!(r.out().contains("interrupted write"), "{r:?}");
+}
+
+#[test]
+fn check_reports_truncated_hint_file() {
+    let t = TempDir::new();
+    let db = t.db();
+    fixed_store(&db);
+    expect(bc(&db, &["merge"]), 0);
+    let hint = fs::read_dir(&db)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "hint"))
+        .expect("merge wrote a hint file");
+    let len = fs::metadata(&hint).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&hint)
+        .unwrap()
+        .set_len(len - 5)
+        .unwrap();
+    let name = hint.file_name().unwrap().to_str().unwrap().to_string();
+    let r = expect(bc(&db, &["check"]), 1);
+    assert!(
+        r.out()
+            .contains(&format!("DAMAGE {name}: damaged hint file")),
+        "{r:?}"
+    );
+    // The store still reads (open falls back to scanning).
+    assert_eq!(contents(&db).len(), 100);
+}
+
+#[test]
+fn repair_keeps_every_intact_record() {
+    let t = TempDir::new();
+    let db = t.db();
+    fixed_store(&db);
+    {
+        let d = Db::open(&db, small_files()).unwrap();
+        d.put(b"versioned", b"v1").unwrap();
+        d.put(b"deleted", b"value").unwrap();
+        d.close().unwrap();
+        let d = Db::open(&db, small_files()).unwrap();
+        d.put(b"versioned", b"v2").unwrap(); // the newest version, damaged below
+        d.delete(b"deleted").unwrap();
+        d.close().unwrap();
+    }
+    let want_before = contents(&db);
+    // Damage key003 in the first file, and the record of "versioned" = "v2" in the newest.
+    flip(&db.join("000001.data"), 88 * 3 + 40);
+    let newest = fs::read_dir(&db)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "data"))
+        .max()
+        .unwrap();
+    let bytes = fs::read(&newest).unwrap();
+    let at = bytes
+        .windows(11)
+        .position(|w| w == b"versionedv2")
+        .expect("v2 record in the newest file");
+    flip(&newest, at + 10);
+    let originals: BTreeMap<PathBuf, Vec<u8>> = fs::read_dir(&db)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("LOCK"))
+        .map(|p| (p.clone(), fs::read(&p).unwrap()))
+        .collect();
+
+    expect(bc(&db, &["check"]), 1);
+    let r = expect(bc(&db, &["repair"]), 0);
+    assert!(r.out().contains("repaired"), "{r:?}");
+    let r = expect(bc(&db, &["check"]), 0);
+    assert!(r.out().trim_end().ends_with("clean"), "{r:?}");
+
+    let got = contents(&db);
+    let mut want = want_before;
+    want.remove(b"key003".as_slice()); // its only version was damaged
+    want.insert(b"versioned".to_vec(), b"v1".to_vec()); // the previous intact version
+    assert_eq!(got, want);
+    assert!(
+        !got.contains_key(b"deleted".as_slice()),
+        "the delete is honoured"
+    );
+
+    // The original is kept, byte for byte, beside the repaired store.
+    let kept: Vec<PathBuf> = fs::read_dir(&t.0)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().contains("db.damaged-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    for (path, bytes) in originals {
+        let moved = kept[0].join(path.file_name().unwrap());
+        assert_eq!(fs::read(&moved).unwrap(), bytes, "{}", moved.display());
+    }
+    assert!(
+        !fs::read_dir(&t.0).unwrap().any(|e| e
+            .unwrap()
+            .path()
+            .to_str()
+            .unwrap()
+            .contains("repairing")),
+        "no copy left behind"
+    );
+
+    // A clean store is left alone unless forced.
+    let r = expect(bc(&db, &["repair"]), 0);
+    assert!(r.out().contains("nothing to repair"), "{r:?}");
+    expect(bc(&db, &["repair", "--force"]), 0);
+    assert_eq!(contents(&db), want);
+}
+
+#[test]
+fn merge_reports_space_reclaimed() {
+    let t = TempDir::new();
+    let db = t.db();
+    {
+        let d = Db::open(&db, small_files()).unwrap();
+        for round in 0..10u8 {
+            for i in 0..50u32 {
+                d.put(format!("k{i}").as_bytes(), &[round; 100]).unwrap();
+            }
+        }
+        d.close().unwrap();
+    }
+    let want = contents(&db);
+    let r = expect(bc(&db, &["merge"]), 0);
+    let out = r.out();
+    assert!(out.contains("reclaimed"), "{r:?}");
+    assert!(
+        out.contains("data files: ") && out.contains(" before, "),
+        "{r:?}"
+    );
+    assert!(out.contains("bytes: "), "{r:?}");
+    // Not a terminal: no progress line.
+    assert!(r.stderr.is_empty(), "{r:?}");
+    assert_eq!(contents(&db), want);
+    let r = expect(bc(&db, &["stats", "--json"]), 0).out();
+    assert!(r.contains("\"dead_bytes\":0,"), "{r}");
+}
+
+#[test]
+fn a_running_writer_locks_out_writes_not_reads() {
+    let t = TempDir::new();
+    let db = t.db();
+    expect(bc(&db, &["put", "k", "v"]), 0);
+    let writer = Db::open(&db, Options::default()).unwrap();
+    writer.put(b"live", b"yes").unwrap();
+    for args in [
+        &["put", "k", "v2"][..],
+        &["delete", "k"],
+        &["merge"],
+        &["repair", "--force"],
+    ] {
+        let r = expect(bc(&db, args), 3);
+        assert!(r.stderr.contains("LOCKED"), "{args:?}: {r:?}");
+    }
+    let r = expect(bc_in(&db, &["load"], b"a\tb\n"), 3);
+    assert!(r.stderr.contains("LOCKED"), "{r:?}");
+    // Reads open read-only and see what the writer wrote.
+    assert_eq!(expect(bc(&db, &["get", "live"]), 0).stdout, b"yes");
+    expect(bc(&db, &["keys"]), 0);
+    expect(bc(&db, &["dump"]), 0);
+    expect(bc(&db, &["stats"]), 0);
+    expect(bc(&db, &["check"]), 0);
+    drop(writer);
+    expect(bc(&db, &["put", "k", "v2"]), 0);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let t = TempDir::new();
+    let db = t.db();
+    let cases: &[&[&str]] = &[
+        &[],
+        &["frobnicate"],
+        &["get"],
+        &["get", "a", "b"],
+        &["put"],
+        &["keys", "--bogus"],
+        &["dump", "--format", "xml"],
+        &["dump", "--base64"],
+        &["put", "--ttl", "soon", "k", "v"],
+        &["get", "-e", "bad\\q"],
+        &["get", ""],
+        &["stats", "extra"],
+    ];
+    for args in cases {
+        let r = expect(bc(&db, args), 2);
+        assert!(!r.stderr.is_empty(), "{args:?}: {r:?}");
+    }
+    // No directory at all.
+    let r = expect(run_in(&[b"get", b"k"], b""), 2);
+    assert!(r.stderr.contains("-d DIR"), "{r:?}");
+    // A directory that does not exist, for commands that do not create it.
+    for args in [
+        &["get", "k"][..],
+        &["check"],
+        &["stats"],
+        &["merge"],
+        &["repair"],
+    ] {
+        let r = expect(bc(&t.0.join("missing"), args), 2);
+        assert!(r.stderr.contains("missing"), "{args:?}: {r:?}");
+    }
+    // A directory holding foreign files is refused, naming them.
+    fs::create_dir_all(&db).unwrap();
+    fs::write(db.join("notes.txt"), "x").unwrap();
+    let r = expect(bc(&db, &["get", "k"]), 2);
+    assert!(r.stderr.contains("notes.txt"), "{r:?}");
+    let r = expect(bc(&db, &["check"]), 1);
+    assert!(r.out().contains("notes.txt"), "{r:?}");
+}
+
+#[test]
+fn help_and_version() {
+    let r = expect(run_in(&[b"--help"], b""), 0);
+    for word in ["get KEY", "repair", "Exit status", "--dir"] {
+        assert!(r.out().contains(word), "{word}: {r:?}");
+    }
+    for cmd in [
+        "get", "put", "delete", "keys", "dump", "load", "stats", "check", "repair", "merge",
+    ] {
+        let r = expect(run_in(&[cmd.as_bytes(), b"--help"], b""), 0);
+        assert!(
+            r.out().starts_with(&format!("Usage: bitcask -d DIR {cmd}")),
+            "{cmd}: {r:?}"
+        );
+        assert!(r.out().contains("Exit status"), "{cmd}: {r:?}");
+        let h = expect(run_in(&[b"help", cmd.as_bytes()], b""), 0);
+        assert_eq!(h.stdout, r.stdout);
+    }
+    let r = expect(run_in(&[b"--version"], b""), 0);
+    assert!(r.out().starts_with("bitcask "), "{r:?}");
+    assert!(r.out().contains("libbitcask "), "{r:?}");
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let t = TempDir::new();
+    let db = t.db();
+    {
+        let d = Db::open(&db, Options::default()).unwrap();
+        for i in 0..20_000u32 {
+            d.put(format!("key{i:06}").as_bytes(), b"value").unwrap();
+        }
+        d.close().unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bitcask"))
+        .args(["-d", db.to_str().unwrap(), "dump"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    drop(out);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
