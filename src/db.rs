@@ -281,7 +281,7 @@ impl Db {
     pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
         check_key(key)?;
         let shard = self.inner.keydir.shard(key).read();
-        let Some(&e) = shard.map.get(key) else {
+        let Some(e) = shard.get(key) else {
             return Ok(None);
         };
         let Some(file) = shard.files.get(&e.file_id) else {
@@ -324,7 +324,7 @@ impl Db {
         check_key(key)?;
         let (e, file) = {
             let shard = self.inner.keydir.shard(key).read();
-            let Some(&e) = shard.map.get(key) else {
+            let Some(e) = shard.get(key) else {
                 return Ok(None);
             };
             match shard.files.get(&e.file_id) {
@@ -383,7 +383,7 @@ impl Db {
         check_key(key)?;
         let writer = self.writer()?;
         let mut w = writer.lock();
-        if !self.inner.keydir.shard(key).read().map.contains_key(key) {
+        if !self.inner.keydir.shard(key).read().contains_key(key) {
             return Ok(());
         }
         let op = Op {

@@ -26,10 +26,10 @@ pub struct Snapshot {
 impl Snapshot {
     pub(crate) fn take(keydir: &Keydir) -> Snapshot {
         let guards: Vec<_> = keydir.shards().iter().map(|s| s.read()).collect();
-        let n = guards.iter().map(|g| g.map.len()).sum();
+        let n = guards.iter().map(|g| g.len()).sum();
         let mut entries = Vec::with_capacity(n);
         for g in &guards {
-            entries.extend(g.map.iter().map(|(k, e)| (k.clone(), *e)));
+            entries.extend(g.iter().map(|(k, e)| (Box::<[u8]>::from(k), e)));
         }
         let files = guards.first().map(|g| g.files.clone()).unwrap_or_default();
         Snapshot {

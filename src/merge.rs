@@ -36,6 +36,9 @@ pub const MARKER: &str = "MERGE";
 pub const MARKER_TMP: &str = "MERGE.tmp";
 pub const MERGING_SUFFIX: &str = ".merging";
 
+/// A key whose current version expired during the copy: (key, file, offset).
+type Expired = (Box<[u8]>, u32, u32);
+
 /// Which files a merge takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -143,7 +146,7 @@ pub(crate) fn run(inner: &Inner, scope: Scope, now_ms: u64) -> Result<MergeRepor
     }
 
     let mut out = Outputs::new(inner, writer);
-    let mut expired: Vec<(Box<[u8]>, u64)> = Vec::new();
+    let mut expired: Vec<Expired> = Vec::new();
     let copied = copy_live(
         inner,
         &input_files,
@@ -193,7 +196,7 @@ fn copy_live(
     guard_seq: u64,
     now_ms: u64,
     out: &mut Outputs<'_>,
-    expired: &mut Vec<(Box<[u8]>, u64)>,
+    expired: &mut Vec<Expired>,
 ) -> Result<()> {
     for file in inputs {
         let id = file.id();
@@ -210,9 +213,10 @@ fn copy_live(
                 return;
             }
             let h = &rec.header;
-            let current = inner.keydir.shard(rec.key).read().map.get(rec.key).copied();
-            // Still shadows something older in a surviving file, and nothing newer replaced it.
-            let shadow_needed = h.seq > guard_seq && current.is_none_or(|e| e.seq < h.seq);
+            let current = inner.keydir.shard(rec.key).read().get(rec.key);
+            // A key with a current version has nothing newer to shadow (that version is the
+            // newest); without one, shadow only what a surviving file may still hold.
+            let shadow_needed = h.seq > guard_seq && current.is_none();
             let result = if h.is_tombstone() {
                 if shadow_needed {
                     out.push(rec.key, &[], h.seq, 0, true)
@@ -220,12 +224,11 @@ fn copy_live(
                     Ok(())
                 }
             } else {
-                let live = current
-                    .is_some_and(|e| e.file_id == id && e.offset as u64 == off && e.seq == h.seq);
+                let live = current.is_some_and(|e| e.file_id == id && e.offset as u64 == off);
                 if !live {
                     Ok(())
                 } else if h.expired(now_ms) {
-                    expired.push((rec.key.into(), h.seq));
+                    expired.push((rec.key.into(), id, off as u32));
                     if h.seq > guard_seq {
                         out.push(rec.key, &[], h.seq, 0, true)
                     } else {
@@ -247,12 +250,7 @@ fn copy_live(
 }
 
 /// Steps 4 to 6, after the commit marker is durable.
-fn install(
-    inner: &Inner,
-    inputs: &[u32],
-    outputs: Vec<Output>,
-    expired: &[(Box<[u8]>, u64)],
-) -> Result<()> {
+fn install(inner: &Inner, inputs: &[u32], outputs: Vec<Output>, expired: &[Expired]) -> Result<()> {
     let (storage, dir) = (&*inner.storage, &inner.dir);
     for o in &outputs {
         for name in [data_file_name(o.id), hint_file_name(o.id)] {
@@ -288,12 +286,11 @@ fn install(
             )));
         }
     }
-    for (key, seq) in expired {
+    for (key, file_id, offset) in expired {
         let mut shard = inner.keydir.shard(key).write();
         if shard
-            .map
-            .get(&**key)
-            .is_some_and(|e| e.seq == *seq && inputs.contains(&e.file_id))
+            .get(key)
+            .is_some_and(|e| e.file_id == *file_id && e.offset == *offset)
         {
             shard.remove(key);
         }
@@ -320,12 +317,12 @@ fn swap_entry(inner: &Inner, inputs: &[u32], out_id: u32, e: &HintEntry<'_>) {
         return;
     }
     let mut shard = inner.keydir.shard(e.key).write();
+    // Inputs are sealed: a key still pointing into one still holds the copied version.
     let still_copied = shard
-        .map
         .get(e.key)
-        .is_some_and(|cur| cur.seq == e.seq && inputs.contains(&cur.file_id));
+        .is_some_and(|cur| inputs.contains(&cur.file_id));
     if still_copied {
-        let entry = Entry::new(out_id, e.offset, e.value_len, e.seq, e.expires_at != 0);
+        let entry = Entry::new(out_id, e.offset, e.value_len, e.expires_at != 0);
         shard.insert(e.key, entry);
     } else {
         drop(shard);

@@ -317,6 +317,9 @@ pub fn load(
                 .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
         }
         let df = Arc::new(DataFile::new(id, file));
+        // Visible before loading: resolving a duplicate key reads the seq of its current
+        // version, which may be in this very file.
+        keydir.add_file(&df);
         let hinted = src
             .hint
             .as_deref()
@@ -346,12 +349,12 @@ pub fn load(
         if !writable && !opts.read_only && !hinted && stats.is_empty_file(id) {
             // A sealed file without a single record (an active file left empty by a merge
             // or a crash): nothing to keep.
+            keydir.remove_file(id);
             drop(df);
             remove_if_present(&**storage, path)?;
             continue;
         }
         stats.add_total(id, 0);
-        keydir.add_file(&df);
         out.files.push(df);
     }
     keydir.purge_dead();
@@ -397,15 +400,16 @@ fn apply(
     let entry = if dead_now {
         Entry::dead(h.seq)
     } else {
-        Entry::new(file_id, off as u32, h.value_len, h.seq, h.expires_at != 0)
+        Entry::new(file_id, off as u32, h.value_len, h.expires_at != 0)
     };
     let mut shard = keydir.shard(key).write();
-    match shard.map.get(key) {
-        Some(cur) if cur.seq >= h.seq => {
+    if let Some(cur) = shard.get(key) {
+        // The keydir keeps no seq: read the current version's from its record header. An
+        // unreadable one loses to any intact record.
+        if shard.seq_of(&cur).is_some_and(|s| s >= h.seq) {
             stats.add_dead(file_id, rec_len);
             return;
         }
-        _ => {}
     }
     if let Some(old) = shard.insert(key, entry) {
         if !old.is_dead() {

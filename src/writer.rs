@@ -172,7 +172,6 @@ impl Writer {
         for op in ops {
             let i = shard_index(op.key);
             let shard = &mut guards.iter_mut().find(|(j, _)| *j == i).expect("locked").1;
-            let seq = self.next_seq;
             self.next_seq += 1;
             let old = if op.tombstone {
                 dead.push((file_id, op.record_len()));
@@ -182,7 +181,6 @@ impl Writer {
                     file_id,
                     off as u32,
                     op.value.len() as u32,
-                    seq,
                     op.expires_at != 0,
                 );
                 shard.insert(op.key, entry)
