@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::datafile::{data_file_name, DataFile};
 use crate::error::{Error, Result};
-use crate::keydir::{shard_index, Entry, Keydir};
+use crate::keydir::{shard_index, Entry, Keydir, Shard};
 use crate::options::{Options, SyncMode};
 use crate::record::{Header, FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE, HEADER_LEN};
 use crate::stats::FileTable;
@@ -43,6 +43,8 @@ pub struct Writer {
     /// (only outside `SyncMode::Always`, which syncs them at rotation).
     unsynced: Vec<Arc<DataFile>>,
     dir_dirty: bool,
+    scratch_headers: Vec<[u8; HEADER_LEN]>,
+    scratch_dead: Vec<(u32, u64)>,
 }
 
 /// What a sync must cover, taken from the writer under its lock and run outside it.
@@ -75,6 +77,8 @@ impl Writer {
             appended: 0,
             unsynced: Vec::new(),
             dir_dirty: false,
+            scratch_headers: Vec::new(),
+            scratch_dead: Vec::new(),
         }
     }
 
@@ -134,7 +138,9 @@ impl Writer {
         let file_id = self.active.id();
         let base = self.write_off;
 
-        let mut headers = Vec::with_capacity(ops.len());
+        // Scratch buffers live in the writer so a put allocates nothing.
+        let mut headers = std::mem::take(&mut self.scratch_headers);
+        headers.clear();
         for (i, op) in ops.iter().enumerate() {
             let mut flags = if op.tombstone { FLAG_TOMBSTONE } else { 0 };
             if i + 1 < ops.len() {
@@ -143,55 +149,54 @@ impl Writer {
             if i > 0 {
                 flags |= FLAG_BATCH_PREV;
             }
-            let h = Header::for_record(
-                self.next_seq + i as u64,
-                op.expires_at,
-                flags,
-                op.key,
-                op.value,
-            );
-            headers.push(h.encode());
+            let seq = self.next_seq + i as u64;
+            headers.push(Header::for_record(seq, op.expires_at, flags, op.key, op.value).encode());
         }
-        let mut parts: Vec<&[u8]> = Vec::with_capacity(ops.len() * 3);
-        for (h, op) in headers.iter().zip(ops) {
-            parts.extend_from_slice(&[&h[..], op.key, op.value]);
-        }
-        self.active
-            .storage()
-            .write_at(base, &parts)
-            .map_err(|e| Error::io(format!("appending to {}", self.active.name()), e))?;
-
-        let mut dead = Vec::new();
-        let mut shard_ids: Vec<usize> = ops.iter().map(|op| shard_index(op.key)).collect();
-        shard_ids.sort_unstable();
-        shard_ids.dedup();
-        let shards = keydir.shards();
-        let mut guards: Vec<_> = shard_ids.iter().map(|&i| (i, shards[i].write())).collect();
-        let mut off = base;
-        let first_seq = self.next_seq;
-        for op in ops {
-            let i = shard_index(op.key);
-            let shard = &mut guards.iter_mut().find(|(j, _)| *j == i).expect("locked").1;
-            self.next_seq += 1;
-            let old = if op.tombstone {
-                dead.push((file_id, op.record_len()));
-                shard.remove(op.key)
-            } else {
-                let entry = Entry::new(
-                    file_id,
-                    off as u32,
-                    op.value.len() as u32,
-                    op.expires_at != 0,
-                );
-                shard.insert(op.key, entry)
-            };
-            if let Some(old) = old {
-                dead.push((old.file_id, old.record_len(op.key.len())));
+        let written = match ops {
+            [op] => self
+                .active
+                .storage()
+                .write_at(base, &[&headers[0], op.key, op.value]),
+            _ => {
+                let mut parts: Vec<&[u8]> = Vec::with_capacity(ops.len() * 3);
+                for (h, op) in headers.iter().zip(ops) {
+                    parts.extend_from_slice(&[&h[..], op.key, op.value]);
+                }
+                self.active.storage().write_at(base, &parts)
             }
-            off += op.record_len();
+        };
+        self.scratch_headers = headers;
+        written.map_err(|e| Error::io(format!("appending to {}", self.active.name()), e))?;
+
+        let mut dead = std::mem::take(&mut self.scratch_dead);
+        dead.clear();
+        let first_seq = self.next_seq;
+        if let [op] = ops {
+            publish(
+                &mut keydir.shard(op.key).write(),
+                file_id,
+                base,
+                op,
+                &mut dead,
+            );
+        } else {
+            // Every shard the batch touches is locked at once, so readers see all or none.
+            let mut shard_ids: Vec<usize> = ops.iter().map(|op| shard_index(op.key)).collect();
+            shard_ids.sort_unstable();
+            shard_ids.dedup();
+            let shards = keydir.shards();
+            let mut guards: Vec<_> = shard_ids.iter().map(|&i| (i, shards[i].write())).collect();
+            let mut off = base;
+            for op in ops {
+                let i = shard_index(op.key);
+                let shard = &mut guards.iter_mut().find(|(j, _)| *j == i).expect("locked").1;
+                publish(shard, file_id, off, op, &mut dead);
+                off += op.record_len();
+            }
         }
-        drop(guards);
+        self.next_seq += ops.len() as u64;
         files.record_append(file_id, total, (first_seq, self.next_seq - 1), &dead);
+        self.scratch_dead = dead;
         self.write_off += total;
         self.appended += total;
         Ok(self.appended)
@@ -250,6 +255,26 @@ impl Writer {
                 Err(e)
             }
         }
+    }
+}
+
+/// Points `op`'s key at its new record at `off` (or drops it for a delete), noting the bytes
+/// that became dead.
+fn publish(shard: &mut Shard, file_id: u32, off: u64, op: &Op<'_>, dead: &mut Vec<(u32, u64)>) {
+    let old = if op.tombstone {
+        dead.push((file_id, op.record_len()));
+        shard.remove(op.key)
+    } else {
+        let entry = Entry::new(
+            file_id,
+            off as u32,
+            op.value.len() as u32,
+            op.expires_at != 0,
+        );
+        shard.insert(op.key, entry)
+    };
+    if let Some(old) = old {
+        dead.push((old.file_id, old.record_len(op.key.len())));
     }
 }
 
