@@ -16,7 +16,7 @@ use bitcask::{Db, Op, Options};
 use common::{Rng, TempDir};
 
 const KEYS: u32 = 600;
-const BATCH: u32 = 10;
+const BATCH: u32 = 300;
 
 fn opts() -> Options {
     let mut o = Options::default();

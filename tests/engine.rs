@@ -473,3 +473,86 @@ fn stats_track_dead_bytes_as_writes_happen() {
     assert_eq!(db.stats().files[0].1, f);
     assert!(db.stats().keydir_bytes < 100_000);
 }
+
+#[test]
+fn snapshots_never_see_half_a_batch() {
+    let dir = TempDir::new("batchread");
+    let db = Arc::new(Db::open(dir.path(), small_files()).unwrap());
+    let keys: Vec<Vec<u8>> = (0..50).map(|i| format!("b{i}").into_bytes()).collect();
+    let writer = {
+        let (db, keys) = (Arc::clone(&db), keys.clone());
+        std::thread::spawn(move || {
+            for round in 0..300u32 {
+                let v = round.to_le_bytes();
+                let ops: Vec<Op<'_>> = keys
+                    .iter()
+                    .map(|k| Op {
+                        key: k,
+                        value: &v,
+                        expires_at: 0,
+                        tombstone: false,
+                    })
+                    .collect();
+                db.write(&ops).unwrap();
+            }
+        })
+    };
+    let mut walks = 0;
+    while !writer.is_finished() || walks == 0 {
+        let mut snap = db.snapshot();
+        let mut seen = Vec::new();
+        while let Some((_, v)) = snap.next_entry(true).unwrap() {
+            seen.push(v.unwrap().to_vec());
+        }
+        assert!(
+            seen.windows(2).all(|w| w[0] == w[1]),
+            "a snapshot saw part of a batch"
+        );
+        walks += 1;
+    }
+    writer.join().unwrap();
+}
+
+#[test]
+fn value_readers_keep_their_version_and_refuse_damaged_values() {
+    let dir = TempDir::new("stream");
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    db.put(b"big", &big).unwrap();
+    let reader = db.open_value(b"big").unwrap().unwrap();
+    assert_eq!(reader.len(), big.len() as u64);
+    db.put(b"big", b"replaced").unwrap();
+    db.merge().unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let n = reader.read_at(got.len() as u64, &mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got == big, "streamed bytes differ from the version opened");
+    assert_eq!(db.get(b"big").unwrap().unwrap(), b"replaced");
+    assert_eq!(db.open_value(b"missing").unwrap().map(|r| r.len()), None);
+
+    let mut into = [0u8; 4];
+    assert_eq!(db.get_into(b"big", &mut into).unwrap(), Some(8)); // too small: needed length
+    assert_eq!(into, [0; 4]);
+
+    // A damaged value is refused before any byte is handed out.
+    db.put(b"victim", &[5u8; 10_000]).unwrap();
+    db.sync().unwrap();
+    let (file, at) = data_files(dir.path())
+        .into_iter()
+        .find_map(|f| {
+            let bytes = std::fs::read(&f).unwrap();
+            let at = bytes.windows(8).rposition(|w| w == [5u8; 8])?;
+            Some((f, at))
+        })
+        .unwrap();
+    let f = OpenOptions::new().write(true).open(&file).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &[6u8], at as u64).unwrap();
+    let err = db.open_value(b"victim").err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Corruption);
+}
