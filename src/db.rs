@@ -280,8 +280,9 @@ impl Db {
     /// Looks `key` up and hands its value to `f`; `Ok(None)` when the key has no live value.
     pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
         check_key(key)?;
-        let shard = self.inner.keydir.shard(key).read();
-        let Some(e) = shard.get(key) else {
+        let h = self.inner.keydir.hash(key);
+        let shard = self.inner.keydir.shard_of(h).read();
+        let Some(e) = shard.get_hashed(key, h) else {
             return Ok(None);
         };
         let Some(file) = shard.files.get(&e.file_id) else {

@@ -5,20 +5,16 @@
 //! that are not seen; the files stay readable even if a merge deletes them meanwhile,
 //! because the snapshot holds them open (and mapped).
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use crate::datafile::DataFile;
 use crate::db::now_ms;
 use crate::error::Result;
-use crate::keydir::{Entry, Keydir};
+use crate::keydir::{Entry, FileMap, Keydir};
 
 /// A key and, when asked for, its value.
 pub type KeyValue<'a> = (&'a [u8], Option<&'a [u8]>);
 
 pub struct Snapshot {
     entries: Vec<(Box<[u8]>, Entry)>,
-    files: HashMap<u32, Arc<DataFile>>,
+    files: FileMap,
     pos: usize,
     value: Vec<u8>,
 }

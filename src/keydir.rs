@@ -7,7 +7,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -114,7 +114,27 @@ pub struct Shard {
     dead_bytes: usize,
     live_bytes: usize,
     hasher: RandomState,
-    pub files: HashMap<u32, Arc<DataFile>>,
+    pub files: FileMap,
+}
+
+/// Open data files by id. Ids are small sequential integers: hashing them is wasted work.
+pub type FileMap = HashMap<u32, Arc<DataFile>, BuildHasherDefault<IdHasher>>;
+
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0 << 8 | b as u64;
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = n as u64;
+    }
 }
 
 impl Default for Shard {
@@ -127,7 +147,7 @@ impl Default for Shard {
             dead_bytes: 0,
             live_bytes: 0,
             hasher: RandomState::new(),
-            files: HashMap::new(),
+            files: FileMap::default(),
         }
     }
 }
@@ -163,7 +183,7 @@ impl Shard {
             return None;
         }
         let mask = self.slots.len() - 1;
-        let tag = (h >> 56) as u8;
+        let tag = tag_of(h);
         let mut i = h as usize & mask;
         loop {
             let s = self.slots[i];
@@ -178,7 +198,12 @@ impl Shard {
     }
 
     pub fn get(&self, key: &[u8]) -> Option<Entry> {
-        let i = self.find(key, self.hash(key))?;
+        self.get_hashed(key, self.hash(key))
+    }
+
+    /// `get` with the key's hash already computed by `Keydir::hash`.
+    pub fn get_hashed(&self, key: &[u8], h: u64) -> Option<Entry> {
+        let i = self.find(key, h)?;
         Some(Entry::decode(self.record(self.slots[i] - 1)))
     }
 
@@ -219,7 +244,11 @@ impl Shard {
 
     /// Inserts or replaces `key`'s entry, returning the old one.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
-        let h = self.hash(key);
+        self.insert_hashed(key, self.hash(key), entry)
+    }
+
+    /// `insert` with the key's hash already computed by `Keydir::hash`.
+    pub fn insert_hashed(&mut self, key: &[u8], h: u64, entry: Entry) -> Option<Entry> {
         if let Some(i) = self.find(key, h) {
             let rec = self.record_mut(self.slots[i] - 1);
             let old = Entry::decode(rec);
@@ -242,7 +271,7 @@ impl Shard {
             i = (i + 1) & mask;
         }
         self.slots[i] = r + 1;
-        self.tags[i] = (h >> 56) as u8;
+        self.tags[i] = tag_of(h);
     }
 
     fn grow(&mut self) {
@@ -354,38 +383,51 @@ impl Shard {
             + self.chunks.iter().map(Vec::capacity).sum::<usize>()
             + self.chunks.capacity() * std::mem::size_of::<Vec<u8>>()
     }
-
-    /// Keeps only the entries for which `keep` is true, rebuilding the shard compactly.
-    fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
-        let mut fresh = Shard {
-            hasher: self.hasher.clone(),
-            files: std::mem::take(&mut self.files),
-            ..Shard::default()
-        };
-        for (k, e) in self.iter() {
-            if keep(&e) {
-                fresh.insert(k, e);
-            }
-        }
-        *self = fresh;
-    }
 }
 
 pub struct Keydir {
+    /// One keyed hash (SipHash, random keys: no hash flooding) for the whole index: its top
+    /// bits pick the shard, its low bits the slot, the bits between the slot's tag.
+    hasher: RandomState,
     shards: Box<[RwLock<Shard>]>,
 }
 
 impl Default for Keydir {
     fn default() -> Self {
-        Keydir {
-            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
-        }
+        let hasher = RandomState::new();
+        let shards = (0..SHARDS)
+            .map(|_| {
+                RwLock::new(Shard {
+                    hasher: hasher.clone(),
+                    ..Shard::default()
+                })
+            })
+            .collect();
+        Keydir { hasher, shards }
     }
 }
 
+/// The slot tag: hash bits that neither the shard (top 6) nor a slot index uses much.
+fn tag_of(h: u64) -> u8 {
+    (h >> 48) as u8
+}
+
 impl Keydir {
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The shard of a key whose hash is `h`.
+    pub fn shard_of(&self, h: u64) -> &RwLock<Shard> {
+        &self.shards[(h >> (64 - SHARD_BITS)) as usize]
+    }
+
+    pub fn shard_index(&self, key: &[u8]) -> usize {
+        (self.hash(key) >> (64 - SHARD_BITS)) as usize
+    }
+
     pub fn shard(&self, key: &[u8]) -> &RwLock<Shard> {
-        &self.shards[shard_index(key)]
+        self.shard_of(self.hash(key))
     }
 
     pub fn shards(&self) -> &[RwLock<Shard>] {
@@ -426,20 +468,17 @@ impl Keydir {
     /// Drops the delete placeholders left by loading.
     pub fn purge_dead(&self) {
         for shard in self.shards.iter() {
-            shard.write().retain(|e| !e.is_dead());
+            let mut s = shard.write();
+            let dead: Vec<Box<[u8]>> = s
+                .iter()
+                .filter(|(_, e)| e.is_dead())
+                .map(|(k, _)| k.into())
+                .collect();
+            for k in dead {
+                s.remove(&k);
+            }
         }
     }
-}
-
-/// Picks a shard from the key bytes (FNV-1a: cheap, and the shard choice needs no DoS
-/// resistance since the per-shard map uses a keyed hash).
-pub fn shard_index(key: &[u8]) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in key {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h >> (64 - SHARD_BITS)) as usize
 }
 
 #[cfg(test)]
@@ -482,7 +521,14 @@ mod tests {
             }
         }
         assert!(shard.get(b"absent").is_none());
-        shard.retain(|e| e.file_id.is_multiple_of(2));
+        let odd: Vec<Box<[u8]>> = shard
+            .iter()
+            .filter(|(_, e)| !e.file_id.is_multiple_of(2))
+            .map(|(k, _)| k.into())
+            .collect();
+        for k in odd {
+            shard.remove(&k);
+        }
         model.retain(|_, e| e.file_id.is_multiple_of(2));
         assert_eq!(shard.len(), model.len());
         for (k, e) in &model {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::datafile::{data_file_name, DataFile};
 use crate::error::{Error, Result};
-use crate::keydir::{shard_index, Entry, Keydir, Shard};
+use crate::keydir::{Entry, Keydir, Shard};
 use crate::options::{Options, SyncMode};
 use crate::record::{Header, FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE, HEADER_LEN};
 use crate::stats::FileTable;
@@ -66,6 +66,9 @@ impl Writer {
         next_seq: u64,
     ) -> Writer {
         let next_file_id = active.id() + 1;
+        if opts.sync != SyncMode::None {
+            active.storage().expect_frequent_syncs();
+        }
         Writer {
             storage,
             dir,
@@ -181,14 +184,15 @@ impl Writer {
             );
         } else {
             // Every shard the batch touches is locked at once, so readers see all or none.
-            let mut shard_ids: Vec<usize> = ops.iter().map(|op| shard_index(op.key)).collect();
+            let mut shard_ids: Vec<usize> =
+                ops.iter().map(|op| keydir.shard_index(op.key)).collect();
             shard_ids.sort_unstable();
             shard_ids.dedup();
             let shards = keydir.shards();
             let mut guards: Vec<_> = shard_ids.iter().map(|&i| (i, shards[i].write())).collect();
             let mut off = base;
             for op in ops {
-                let i = shard_index(op.key);
+                let i = keydir.shard_index(op.key);
                 let shard = &mut guards.iter_mut().find(|(j, _)| *j == i).expect("locked").1;
                 publish(shard, file_id, off, op, &mut dead);
                 off += op.record_len();
@@ -230,6 +234,9 @@ impl Writer {
             self.storage.sync_dir(&self.dir).map_err(|e| {
                 Error::io(ctx("syncing directory", &self.dir.display().to_string()), e)
             })?;
+        }
+        if self.opts.sync != SyncMode::None {
+            file.expect_frequent_syncs();
         }
         let df = Arc::new(DataFile::new(id, file));
         keydir.add_file(&df);
