@@ -17,7 +17,7 @@ use crate::datafile::DataFile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::iter::Snapshot;
 use crate::keydir::Keydir;
-use crate::merge::{self, MergeReport, Scope};
+use crate::merge::{self, MergeProgress, MergeReport, Scope};
 use crate::options::{Options, SyncMode};
 use crate::record::{HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::recovery::{self, RecoveryReport, LOCK_FILE};
@@ -255,13 +255,22 @@ impl Db {
     /// Compacts every data file (the active one is sealed first) on the calling thread.
     /// Reads and writes from other threads continue meanwhile.
     pub fn merge(&self) -> Result<MergeReport> {
-        merge::run(&self.inner, Scope::All, now_ms())
+        self.merge_with_progress(&mut |_| {})
+    }
+
+    /// `merge`, calling `progress` every few thousand records (on this thread) so a caller
+    /// can show records and bytes done, a rate and the time left.
+    pub fn merge_with_progress(
+        &self,
+        progress: &mut dyn FnMut(&MergeProgress),
+    ) -> Result<MergeReport> {
+        merge::run(&self.inner, Scope::All, now_ms(), progress)
     }
 
     /// Merges only the sealed files the thresholds select (what the background merge
     /// does), on the calling thread.
     pub fn merge_triggered(&self) -> Result<MergeReport> {
-        merge::run(&self.inner, Scope::Triggered, now_ms())
+        merge::run(&self.inner, Scope::Triggered, now_ms(), &mut |_| {})
     }
 
     /// Whether the merge triggers say a merge is due.
@@ -547,7 +556,7 @@ impl Inner {
         if self.needs_merge() {
             // Errors surface through stats and the next explicit merge; a busy store
             // (an explicit merge running) simply skips this tick.
-            let _ = merge::run(self, Scope::Triggered, now_ms());
+            let _ = merge::run(self, Scope::Triggered, now_ms(), &mut |_| {});
         }
     }
 

@@ -23,6 +23,6 @@ pub mod writer;
 pub use db::{Db, Stats, ValueReader};
 pub use error::{Error, ErrorKind, Result};
 pub use iter::Snapshot;
-pub use merge::MergeReport;
+pub use merge::{MergeProgress, MergeReport};
 pub use options::{MergeOptions, Options, SyncMode};
 pub use writer::Op;

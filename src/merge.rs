@@ -84,7 +84,25 @@ fn merging(name: &str) -> String {
     format!("{name}{MERGING_SUFFIX}")
 }
 
-pub(crate) fn run(inner: &Inner, scope: Scope, now_ms: u64) -> Result<MergeReport> {
+/// How far a running merge is, reported every few thousand records and at the end of the
+/// copy (see `Db::merge_with_progress`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MergeProgress {
+    /// Bytes of the input files, all told.
+    pub input_bytes: u64,
+    /// Input bytes read so far.
+    pub bytes_read: u64,
+    pub records_read: u64,
+    pub records_written: u64,
+    pub bytes_written: u64,
+}
+
+pub(crate) fn run(
+    inner: &Inner,
+    scope: Scope,
+    now_ms: u64,
+    progress: &mut dyn FnMut(&MergeProgress),
+) -> Result<MergeReport> {
     let writer = inner.writer.as_ref().ok_or_else(|| {
         Error::new(
             ErrorKind::ReadOnly,
@@ -147,13 +165,27 @@ pub(crate) fn run(inner: &Inner, scope: Scope, now_ms: u64) -> Result<MergeRepor
 
     let mut out = Outputs::new(inner, writer);
     let mut expired: Vec<Expired> = Vec::new();
+    let mut p = MergeProgress {
+        input_bytes: report.bytes_before,
+        ..MergeProgress::default()
+    };
     let copied = copy_live(
         inner,
         &input_files,
-        guard_seq,
-        now_ms,
+        (guard_seq, now_ms),
         &mut out,
         &mut expired,
+        &mut |rec_len, out: &Outputs<'_>| {
+            if rec_len > 0 {
+                p.bytes_read += rec_len;
+                p.records_read += 1;
+            }
+            if rec_len == 0 || p.records_read.is_multiple_of(4096) {
+                p.records_written = out.records;
+                p.bytes_written = out.bytes;
+                progress(&p);
+            }
+        },
     );
     let outputs = match copied.and_then(|_| out.finish()) {
         Ok(o) => o,
@@ -190,13 +222,14 @@ pub(crate) fn run(inner: &Inner, scope: Scope, now_ms: u64) -> Result<MergeRepor
 }
 
 /// Step 2: copy what must survive from the inputs into the outputs.
+/// `tick` is called after each record with its length, and once more with 0 at the end.
 fn copy_live(
     inner: &Inner,
     inputs: &[Arc<DataFile>],
-    guard_seq: u64,
-    now_ms: u64,
+    (guard_seq, now_ms): (u64, u64),
     out: &mut Outputs<'_>,
     expired: &mut Vec<Expired>,
+    tick: &mut dyn FnMut(u64, &Outputs<'_>),
 ) -> Result<()> {
     for file in inputs {
         let id = file.id();
@@ -241,11 +274,13 @@ fn copy_live(
             if let Err(e) = result {
                 failed = Some(e);
             }
+            tick(h.record_len(), out);
         })?;
         if let Some(e) = failed {
             return Err(e);
         }
     }
+    tick(0, out);
     Ok(())
 }
 
@@ -417,6 +452,8 @@ struct Outputs<'a> {
     cur: Option<OpenOutput>,
     done: Vec<Output>,
     created: Vec<u32>,
+    records: u64,
+    bytes: u64,
 }
 
 impl<'a> Outputs<'a> {
@@ -427,6 +464,8 @@ impl<'a> Outputs<'a> {
             cur: None,
             done: Vec::new(),
             created: Vec::new(),
+            records: 0,
+            bytes: 0,
         }
     }
 
@@ -474,6 +513,8 @@ impl<'a> Outputs<'a> {
             .map_err(|e| Error::io(format!("writing hint for {name}"), e))?;
         cur.off += len;
         cur.records += 1;
+        self.records += 1;
+        self.bytes += len;
         Ok(())
     }
 

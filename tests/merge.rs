@@ -400,3 +400,19 @@ fn automatic_merge_runs_in_the_background_when_triggered() {
     check(&db, 9, 100, |_| false);
     drop(db);
 }
+
+#[test]
+fn merge_reports_progress_up_to_every_input_byte() {
+    let dir = TempDir::new("progress");
+    let db = Db::open(dir.path(), opts(64 * 1024)).unwrap();
+    fill(&db, 3, 5000);
+    let mut seen: Vec<bitcask::MergeProgress> = Vec::new();
+    let report = db.merge_with_progress(&mut |p| seen.push(*p)).unwrap();
+    assert!(seen.len() >= 3, "{} reports", seen.len());
+    assert!(seen.windows(2).all(|w| w[0].bytes_read <= w[1].bytes_read));
+    let last = seen.last().unwrap();
+    assert_eq!(last.input_bytes, report.bytes_before);
+    assert_eq!(last.bytes_read, report.bytes_before);
+    assert_eq!(last.records_written, report.records_written);
+    assert_eq!(last.records_read, 15_000);
+}

@@ -1,41 +1,16 @@
-//! `merge`: compact the store through the engine, with a progress line on a terminal and a
+//! `merge`: compact the store through the engine, with a progress line on a terminal
+//! (records and bytes done, rate, time left, from the engine's progress reports) and a
 //! summary of the space reclaimed.
-//!
-//! The engine has no progress callback, so the progress line is estimated from outside: a
-//! thread watches the merge's output files (`*.data.merging`) grow and compares their size
-//! with the live bytes the merge will copy (total minus dead bytes of the store's files).
-//! Output files grow in preallocation steps (8 MiB), so the estimate moves in steps too;
-//! it is capped at 99% until the merge returns.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Instant;
 
-use bitcask::merge::MERGING_SUFFIX;
+use bitcask::MergeProgress;
 
 use crate::args::Parsed;
 use crate::commands::{arity, bytes_human};
 use crate::{close, open, Access, CliError, CliResult};
-
-/// Bytes in the directory's `*.data.merging` files right now.
-fn merging_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.ends_with(&format!(".data{MERGING_SUFFIX}"))
-        })
-        .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
-        .sum()
-}
 
 fn duration_text(secs: f64) -> String {
     if secs < 60.0 {
@@ -47,51 +22,30 @@ fn duration_text(secs: f64) -> String {
     }
 }
 
-/// Draws the progress line on stderr every 100 ms until `stop` is set, then erases it.
-fn progress(dir: PathBuf, expected: u64, stop: Arc<AtomicBool>) -> thread::JoinHandle<()> {
-    thread::spawn(move || {
-        const SPIN: [char; 4] = ['|', '/', '-', '\\'];
-        let start = Instant::now();
-        let mut tick = 0usize;
-        let mut seen_output = false;
-        let mut err = io::stderr();
-        while !stop.load(Ordering::Acquire) {
-            let secs = start.elapsed().as_secs_f64();
-            let done = merging_bytes(&dir);
-            let mut line = format!(
-                "\r{} merging {}: {} elapsed",
-                SPIN[tick % SPIN.len()],
-                dir.display(),
-                duration_text(secs)
-            );
-            if done == 0 && seen_output {
-                line.push_str(", installing the new files and deleting the old ones");
-            }
-            seen_output |= done > 0;
-            if expected > 0 && done > 0 {
-                let frac = (done as f64 / expected as f64).min(0.99);
-                let rate = done as f64 / secs.max(0.001);
-                line.push_str(&format!(
-                    ", ~{} of ~{} written ({:.0}%), {}/s",
-                    bytes_human(done),
-                    bytes_human(expected),
-                    frac * 100.0,
-                    bytes_human(rate as u64)
-                ));
-                if frac < 0.99 && rate > 0.0 {
-                    let left = expected.saturating_sub(done) as f64 / rate;
-                    line.push_str(&format!(", ~{} left", duration_text(left)));
-                }
-            }
-            line.push_str("\x1b[K");
-            let _ = err.write_all(line.as_bytes());
-            let _ = err.flush();
-            tick += 1;
-            thread::sleep(Duration::from_millis(100));
-        }
-        let _ = err.write_all(b"\r\x1b[K");
-        let _ = err.flush();
-    })
+/// One progress line: what has been read of the inputs, what was written, rate, time left.
+fn progress_line(dir: &Path, p: &MergeProgress, secs: f64) -> String {
+    let frac = if p.input_bytes == 0 {
+        1.0
+    } else {
+        p.bytes_read as f64 / p.input_bytes as f64
+    };
+    let rate = p.bytes_read as f64 / secs.max(0.001);
+    let mut line = format!(
+        "\rmerging {}: {:.0}%, {} of {} read ({} records), {} records written, {}/s",
+        dir.display(),
+        frac * 100.0,
+        bytes_human(p.bytes_read),
+        bytes_human(p.input_bytes),
+        p.records_read,
+        p.records_written,
+        bytes_human(rate as u64)
+    );
+    if frac < 1.0 && rate > 0.0 {
+        let left = p.input_bytes.saturating_sub(p.bytes_read) as f64 / rate;
+        line.push_str(&format!(", ~{} left", duration_text(left)));
+    }
+    line.push_str("\x1b[K");
+    line
 }
 
 pub fn merge_command(dir: &Path, p: &Parsed) -> CliResult {
@@ -99,23 +53,20 @@ pub fn merge_command(dir: &Path, p: &Parsed) -> CliResult {
     let db = open(dir, Access::Write)?;
     let before = db.stats();
     let bytes_before: u64 = before.files.iter().map(|f| f.1.total_bytes).sum();
-    let dead_before: u64 = before.files.iter().map(|f| f.1.dead_bytes).sum();
     let files_before = before.files.len();
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let spinner = io::stderr().is_terminal().then(|| {
-        progress(
-            dir.to_path_buf(),
-            bytes_before.saturating_sub(dead_before),
-            Arc::clone(&stop),
-        )
-    });
+    let on_terminal = io::stderr().is_terminal();
     let start = Instant::now();
-    let result = db.merge();
+    let result = db.merge_with_progress(&mut |p| {
+        if on_terminal {
+            let mut err = io::stderr();
+            let _ = err.write_all(progress_line(dir, p, start.elapsed().as_secs_f64()).as_bytes());
+            let _ = err.flush();
+        }
+    });
     let elapsed = start.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Release);
-    if let Some(t) = spinner {
-        let _ = t.join();
+    if on_terminal {
+        let _ = io::stderr().write_all(b"\r\x1b[K");
     }
     let report = result.map_err(|e| {
         let mut err = CliError::from(e);
@@ -158,4 +109,25 @@ pub fn merge_command(dir: &Path, p: &Parsed) -> CliResult {
         bytes_human(reclaimed),
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_line_shows_done_rate_and_time_left() {
+        let p = MergeProgress {
+            input_bytes: 1000,
+            bytes_read: 250,
+            records_read: 10,
+            records_written: 7,
+            bytes_written: 200,
+        };
+        let line = progress_line(Path::new("/d"), &p, 1.0);
+        assert!(line.contains("25%"), "{line}");
+        assert!(line.contains("10 records"), "{line}");
+        assert!(line.contains("7 records written"), "{line}");
+        assert!(line.contains("left"), "{line}");
+    }
 }
