@@ -412,6 +412,22 @@ pub fn targets(res: &Results, aggs: &[Agg]) -> Vec<Target> {
         1.8,
         "aggregate ops/s of 2 threads over 1 thread, same run".into(),
     );
+    let extra = |r: usize, id: &str, k: &str| {
+        res.fig(r, id, bc)
+            .and_then(|f| f.extra.iter().find(|e| e.0 == k).map(|e| e.1))
+    };
+    let par = res.per_run(|r| extra(r, "readrandom_2t", "cpu_parallelism"));
+    ge(
+        "readrandom, 2 threads vs 1 thread, per CPU-second (contention check, not the target)",
+        res.per_run(|r| {
+            Some(extra(r, "readrandom_2t", "ops_per_cpu_sec")? / extra(r, "readrandom_1t", "ops_per_cpu_sec")?)
+        }),
+        0.9,
+        format!(
+            "the 2 reader threads got {} cores on average (CPU time / wall time): below 2, the machine's other load, not the store, capped the scaling",
+            par.map(sig3).unwrap_or_else(|| "-".into())
+        ),
+    );
     ge(
         "fillrandom vs best peer",
         vs_peer("fillrandom"),

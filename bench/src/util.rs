@@ -246,6 +246,17 @@ pub fn rss_kb() -> (u64, u64, u64) {
     (field("VmRSS:"), field("RssAnon:"), field("RssFile:"))
 }
 
+/// CPU time the calling thread has used so far.
+pub fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes only into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 pub fn fresh_dir(dir: &Path) {
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));

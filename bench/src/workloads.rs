@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::store::{Kind, Store};
 use crate::util::{
-    check_value, dir_bytes, fresh_dir, hex, remove_dir, timed_loop, Keys, Lat, Rng, Scatter,
-    Values, KEY_LEN, SAMPLE_EVERY, VALUE_LEN,
+    check_value, dir_bytes, fresh_dir, hex, remove_dir, thread_cpu, timed_loop, Keys, Lat, Rng,
+    Scatter, Values, KEY_LEN, SAMPLE_EVERY, VALUE_LEN,
 };
 
 /// Size of the values of the bigvalue workload.
@@ -108,6 +108,10 @@ fn write_all(
 }
 
 /// `threads` threads each doing `ops` gets of random keys among the `n` present ones.
+///
+/// Returns (wall time, samples, CPU time the threads got). On a shared machine the threads
+/// may get less than a core each: CPU time / wall time says how much parallelism the run
+/// actually had, and ops per CPU-second tells contention in the store from a busy machine.
 fn read_random(
     s: &dyn Store,
     name: &str,
@@ -115,30 +119,43 @@ fn read_random(
     n: u64,
     threads: u64,
     seed: u64,
-) -> (Duration, Lat) {
+) -> (Duration, Lat, Duration) {
     let t0 = Instant::now();
     let mut all = Lat::default();
+    let mut cpu = Duration::ZERO;
     std::thread::scope(|sc| {
         let hs: Vec<_> = (0..threads)
             .map(|t| {
                 sc.spawn(move || {
                     let mut rng = Rng::new(seed * 1000 + t);
-                    timed_loop(ops, SAMPLE_EVERY, |_| {
+                    let c0 = thread_cpu();
+                    let lat = timed_loop(ops, SAMPLE_EVERY, |_| {
                         let k = Keys::PRESENT.key(rng.below(n));
                         let found = s.get(&k, &mut |v| check_value(name, &k, v));
                         if !found {
                             panic!("{name}: present key {} reads as missing", hex(&k));
                         }
                     })
-                    .1
+                    .1;
+                    (lat, thread_cpu() - c0)
                 })
             })
             .collect();
         for h in hs {
-            all.merge(h.join().expect("reader thread panicked"));
+            let (lat, c) = h.join().expect("reader thread panicked");
+            all.merge(lat);
+            cpu += c;
         }
     });
-    (t0.elapsed(), all)
+    (t0.elapsed(), all, cpu)
+}
+
+fn read_fig(id: &'static str, kind: Kind, ops: u64, r: (Duration, Lat, Duration)) -> Fig {
+    let (wall, lat, cpu) = r;
+    Fig::new(id, kind, ops_per_sec(ops, wall))
+        .lat(lat)
+        .extra("cpu_parallelism", cpu.as_secs_f64() / wall.as_secs_f64())
+        .extra("ops_per_cpu_sec", ops_per_sec(ops, cpu))
 }
 
 /// Spot-checks `count` random present keys (untimed).
@@ -237,18 +254,10 @@ pub fn run_main(cfg: &Config, kind: Kind, run: usize, vals: &Values) -> Vec<Fig>
 
     // readrandom, hot cache: a short untimed warm-up, then 1 and 2 threads.
     read_random(&*s, name, n.min(100_000), n, 1, 99 + run as u64);
-    let (d, lat) = read_random(&*s, name, n, n, 1, 1 + run as u64);
-    push(
-        cfg,
-        &mut figs,
-        Fig::new("readrandom_1t", kind, ops_per_sec(n, d)).lat(lat),
-    );
-    let (d, lat) = read_random(&*s, name, n, n, 2, 2 + run as u64);
-    push(
-        cfg,
-        &mut figs,
-        Fig::new("readrandom_2t", kind, ops_per_sec(2 * n, d)).lat(lat),
-    );
+    let r = read_random(&*s, name, n, n, 1, 1 + run as u64);
+    push(cfg, &mut figs, read_fig("readrandom_1t", kind, n, r));
+    let r = read_random(&*s, name, n, n, 2, 2 + run as u64);
+    push(cfg, &mut figs, read_fig("readrandom_2t", kind, 2 * n, r));
 
     // readmissing: N gets of keys never written.
     let (d, lat) = timed_loop(n, SAMPLE_EVERY, |i| {
