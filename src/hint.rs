@@ -105,7 +105,7 @@ impl HintWriter {
 
 /// Verifies a whole hint file and then visits its entries. Returns a description of the
 /// problem when the file is not intact; nothing is visited in that case.
-pub fn decode(bytes: &[u8], mut visit: impl FnMut(&HintEntry<'_>)) -> Result<u64, String> {
+pub fn decode<'a>(bytes: &'a [u8], mut visit: impl FnMut(&HintEntry<'a>)) -> Result<u64, String> {
     if bytes.len() < MAGIC.len() + TRAILER {
         return Err(format!(
             "{} bytes is too short for a hint file",
@@ -130,7 +130,7 @@ pub fn decode(bytes: &[u8], mut visit: impl FnMut(&HintEntry<'_>)) -> Result<u64
     walk(body, &mut visit)
 }
 
-fn walk(mut body: &[u8], mut visit: impl FnMut(&HintEntry<'_>)) -> Result<u64, String> {
+fn walk<'a>(mut body: &'a [u8], mut visit: impl FnMut(&HintEntry<'a>)) -> Result<u64, String> {
     let mut n = 0u64;
     while !body.is_empty() {
         if body.len() < ENTRY_FIXED {

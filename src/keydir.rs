@@ -99,15 +99,17 @@ const CHUNK: usize = 64 * 1024;
 /// A slot's reference: chunk index in the high 16 bits, offset in the chunk in the low 16.
 const MAX_CHUNKS: usize = u16::MAX as usize;
 
-/// One shard of the index: an open-addressing table (linear probing, no tombstones) of
+/// One shard of the index: an open-addressing table (linear probing kept at most 60% full so
+/// probe chains stay short, no tombstones) of
 /// 4-byte references into an arena of records `[entry 12 B][key_len - 1: u16][key]`, plus a
 /// byte of hash per slot so that most probes that miss never touch the arena. About
 /// 14 + key bytes per key in the arena and ~6 in the table, against the original Bitcask's
 /// 44.5 + key.
 pub struct Shard {
-    /// 0 = empty, else reference + 1.
-    slots: Vec<u32>,
-    tags: Vec<u8>,
+    /// 0 = empty; else the low 32 bits of the key's hash (high half: they give the home
+    /// slot without rehashing, and filter probes without touching the arena) and the arena
+    /// reference + 1 (low half).
+    slots: Vec<u64>,
     chunks: Vec<Vec<u8>>,
     len: usize,
     /// Arena bytes of removed records, reclaimed by compaction.
@@ -141,7 +143,6 @@ impl Default for Shard {
     fn default() -> Self {
         Shard {
             slots: Vec::new(),
-            tags: Vec::new(),
             chunks: Vec::new(),
             len: 0,
             dead_bytes: 0,
@@ -183,14 +184,14 @@ impl Shard {
             return None;
         }
         let mask = self.slots.len() - 1;
-        let tag = tag_of(h);
+        let tag = h as u32;
         let mut i = h as usize & mask;
         loop {
             let s = self.slots[i];
             if s == 0 {
                 return None;
             }
-            if self.tags[i] == tag && &self.record(s - 1)[ENTRY_LEN + 2..] == key {
+            if (s >> 32) as u32 == tag && &self.record(slot_ref(s))[ENTRY_LEN + 2..] == key {
                 return Some(i);
             }
             i = (i + 1) & mask;
@@ -204,7 +205,7 @@ impl Shard {
     /// `get` with the key's hash already computed by `Keydir::hash`.
     pub fn get_hashed(&self, key: &[u8], h: u64) -> Option<Entry> {
         let i = self.find(key, h)?;
-        Some(Entry::decode(self.record(self.slots[i] - 1)))
+        Some(Entry::decode(self.record(slot_ref(self.slots[i]))))
     }
 
     pub fn contains_key(&self, key: &[u8]) -> bool {
@@ -250,43 +251,47 @@ impl Shard {
     /// `insert` with the key's hash already computed by `Keydir::hash`.
     pub fn insert_hashed(&mut self, key: &[u8], h: u64, entry: Entry) -> Option<Entry> {
         if let Some(i) = self.find(key, h) {
-            let rec = self.record_mut(self.slots[i] - 1);
+            let rec = self.record_mut(slot_ref(self.slots[i]));
             let old = Entry::decode(rec);
             entry.encode(&mut rec[..ENTRY_LEN]);
             return Some(old);
         }
-        if (self.len + 1) * 5 > self.slots.len() * 4 {
+        if (self.len + 1) * 5 > self.slots.len() * 3 {
             self.grow();
         }
         let r = self.alloc(key, entry);
-        self.place(h, r);
+        self.place((h as u32 as u64) << 32 | (r as u64 + 1));
         self.len += 1;
         None
     }
 
-    fn place(&mut self, h: u64, r: u32) {
+    fn place(&mut self, slot: u64) {
         let mask = self.slots.len() - 1;
-        let mut i = h as usize & mask;
+        let mut i = home(slot) & mask;
         while self.slots[i] != 0 {
             i = (i + 1) & mask;
         }
-        self.slots[i] = r + 1;
-        self.tags[i] = tag_of(h);
+        self.slots[i] = slot;
+    }
+
+    /// Makes room for `n` more keys without growing the table on the way.
+    pub fn reserve(&mut self, n: usize) {
+        while (self.len + n) * 5 > self.slots.len() * 3 {
+            self.grow();
+        }
     }
 
     fn grow(&mut self) {
         let cap = (self.slots.len() * 2).max(16);
         let old = std::mem::replace(&mut self.slots, vec![0; cap]);
-        self.tags = vec![0; cap];
         for s in old.into_iter().filter(|&s| s != 0) {
-            let h = self.hash(&self.record(s - 1)[ENTRY_LEN + 2..]);
-            self.place(h, s - 1);
+            self.place(s);
         }
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let mut i = self.find(key, self.hash(key))?;
-        let r = self.slots[i] - 1;
+        let r = slot_ref(self.slots[i]);
         let rec = self.record(r);
         let old = Entry::decode(rec);
         let size = rec.len();
@@ -305,7 +310,7 @@ impl Shard {
                     self.maybe_compact();
                     return Some(old);
                 }
-                let home = self.hash(&self.record(s - 1)[ENTRY_LEN + 2..]) as usize & mask;
+                let home = home(s) & mask;
                 // Move s back to i unless its home lies cyclically in (i, j].
                 let stays = if i <= j {
                     i < home && home <= j
@@ -317,7 +322,6 @@ impl Shard {
                 }
             }
             self.slots[i] = self.slots[j];
-            self.tags[i] = self.tags[j];
             i = j;
         }
     }
@@ -334,7 +338,8 @@ impl Shard {
             if s == 0 {
                 continue;
             }
-            let (c, o) = (((s - 1) >> 16) as usize, ((s - 1) & 0xffff) as usize);
+            let r = slot_ref(s);
+            let (c, o) = ((r >> 16) as usize, (r & 0xffff) as usize);
             let klen =
                 u16::from_le_bytes([old[c][o + ENTRY_LEN], old[c][o + ENTRY_LEN + 1]]) as usize + 1;
             let rec = &old[c][o..o + record_size(klen)];
@@ -347,7 +352,7 @@ impl Shard {
             let n = chunks.len() - 1;
             let at = chunks[n].len();
             chunks[n].extend_from_slice(rec);
-            self.slots[i] = ((n as u32) << 16 | at as u32) + 1;
+            self.slots[i] = (s & !0xffff_ffff) | (((n as u64) << 16 | at as u64) + 1);
         }
         self.chunks = chunks;
         self.dead_bytes = 0;
@@ -356,7 +361,7 @@ impl Shard {
     /// Every key with its entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], Entry)> + '_ {
         self.slots.iter().filter(|&&s| s != 0).map(|&s| {
-            let rec = self.record(s - 1);
+            let rec = self.record(slot_ref(s));
             (&rec[ENTRY_LEN + 2..], Entry::decode(rec))
         })
     }
@@ -378,8 +383,7 @@ impl Shard {
     }
 
     fn memory_bytes(&self) -> usize {
-        self.slots.capacity() * 4
-            + self.tags.capacity()
+        self.slots.capacity() * 8
             + self.chunks.iter().map(Vec::capacity).sum::<usize>()
             + self.chunks.capacity() * std::mem::size_of::<Vec<u8>>()
     }
@@ -387,7 +391,7 @@ impl Shard {
 
 pub struct Keydir {
     /// One keyed hash (SipHash, random keys: no hash flooding) for the whole index: its top
-    /// bits pick the shard, its low bits the slot, the bits between the slot's tag.
+    /// bits pick the shard, its low 32 bits the slot and its probe filter.
     hasher: RandomState,
     shards: Box<[RwLock<Shard>]>,
 }
@@ -407,9 +411,14 @@ impl Default for Keydir {
     }
 }
 
-/// The slot tag: hash bits that neither the shard (top 6) nor a slot index uses much.
-fn tag_of(h: u64) -> u8 {
-    (h >> 48) as u8
+/// The arena reference in a non-empty slot.
+fn slot_ref(slot: u64) -> u32 {
+    (slot as u32) - 1
+}
+
+/// A non-empty slot's home index before masking (its hash bits).
+fn home(slot: u64) -> usize {
+    (slot >> 32) as usize
 }
 
 impl Keydir {
@@ -463,6 +472,14 @@ impl Keydir {
     /// RAM held by the index (tables and key allocations), in bytes.
     pub fn memory_bytes(&self) -> usize {
         self.shards.iter().map(|s| s.read().memory_bytes()).sum()
+    }
+
+    /// Sizes every shard for `n` keys spread over the shards (before a bulk load).
+    pub fn reserve(&self, n: usize) {
+        let per_shard = n / SHARDS + n / SHARDS / 8 + 16;
+        for shard in self.shards.iter() {
+            shard.write().reserve(per_shard);
+        }
     }
 
     /// Drops the delete placeholders left by loading.

@@ -17,12 +17,12 @@ use crate::datafile::{
     data_file_name, parse_data_file_name, parse_numbered, DataFile, ScanSummary,
 };
 use crate::error::{Error, Result};
-use crate::hint::{self, hint_file_name, HINT_SUFFIX};
+use crate::hint::{self, hint_file_name, HintEntry, HINT_SUFFIX};
 use crate::keydir::{Entry, Keydir};
 use crate::merge;
 use crate::options::Options;
 use crate::record::{Header, FLAG_TOMBSTONE};
-use crate::stats::FileTable;
+use crate::stats::{FileTable, LocalStats};
 use crate::storage::Storage;
 
 pub const LOCK_FILE: &str = "LOCK";
@@ -243,31 +243,55 @@ fn load_hint(
         return false;
     };
     let size = df.storage().size();
-    let mut fits = true;
+    let mut entries = Vec::new();
     let mut covered = 0u64;
-    if hint::decode(&bytes, |e| {
-        fits &= e.offset as u64 + e.record_len() <= size;
+    let decoded = hint::decode(&bytes, |e| {
         covered += e.record_len();
-    })
-    .is_err()
-        || !fits
+        entries.push(*e);
+    });
+    if decoded.is_err()
         || covered != size
+        || entries
+            .iter()
+            .any(|e| e.offset as u64 + e.record_len() > size)
     {
         return false;
     }
+    keydir.reserve(entries.len());
     let id = df.id();
-    let _ = hint::decode(&bytes, |e| {
-        *max_seq = (*max_seq).max(e.seq);
-        let h = Header {
-            crc: 0,
-            seq: e.seq,
-            expires_at: e.expires_at,
-            key_len: e.key.len() as u32,
-            value_len: e.value_len,
-            flags: if e.tombstone { FLAG_TOMBSTONE } else { 0 },
-        };
-        apply(keydir, stats, id, e.offset as u64, &h, e.key, now_ms);
+    // Two threads: the keydir is sharded and a key's winner is decided by seq under its
+    // shard's lock, so the order entries are applied in does not matter.
+    let apply_all = |part: &[HintEntry<'_>]| {
+        let mut local = LocalStats::default();
+        let mut top = 0u64;
+        for e in part {
+            top = top.max(e.seq);
+            let h = Header {
+                crc: 0,
+                seq: e.seq,
+                expires_at: e.expires_at,
+                key_len: e.key.len() as u32,
+                value_len: e.value_len,
+                flags: if e.tombstone { FLAG_TOMBSTONE } else { 0 },
+            };
+            apply(keydir, &mut local, id, e.offset as u64, &h, e.key, now_ms);
+        }
+        (local, top)
+    };
+    let (first, second) = entries.split_at(entries.len() / 2);
+    let results = std::thread::scope(|s| {
+        let helper = (second.len() > 50_000).then(|| s.spawn(|| apply_all(second)));
+        let mut results = vec![apply_all(first)];
+        match helper {
+            Some(h) => results.push(h.join().expect("hint loading thread")),
+            None => results.push(apply_all(second)),
+        }
+        results
     });
+    for (local, top) in results {
+        stats.absorb(&local);
+        *max_seq = (*max_seq).max(top);
+    }
     true
 }
 
@@ -328,10 +352,12 @@ pub fn load(
             out.report.hint_fallbacks += 1;
         }
         if !hinted {
+            let mut local = LocalStats::default();
             let summary = df.scan(|off, rec| {
                 max_seq = max_seq.max(rec.header.seq);
-                apply(keydir, stats, id, off, &rec.header, rec.key, now_ms);
+                apply(keydir, &mut local, id, off, &rec.header, rec.key, now_ms);
             })?;
+            stats.absorb(&local);
             account_damage(&summary, id, writable, stats, &mut out.report);
             if writable {
                 let len = df.storage().size();
@@ -387,7 +413,7 @@ fn account_damage(
 /// highest seq and counting the loser's bytes as dead.
 fn apply(
     keydir: &Keydir,
-    stats: &FileTable,
+    stats: &mut LocalStats,
     file_id: u32,
     off: u64,
     h: &Header,
@@ -402,8 +428,9 @@ fn apply(
     } else {
         Entry::new(file_id, off as u32, h.value_len, h.expires_at != 0)
     };
-    let mut shard = keydir.shard(key).write();
-    if let Some(cur) = shard.get(key) {
+    let hash = keydir.hash(key);
+    let mut shard = keydir.shard_of(hash).write();
+    if let Some(cur) = shard.get_hashed(key, hash) {
         // The keydir keeps no seq: read the current version's from its record header. An
         // unreadable one loses to any intact record.
         if shard.seq_of(&cur).is_some_and(|s| s >= h.seq) {
@@ -411,7 +438,7 @@ fn apply(
             return;
         }
     }
-    if let Some(old) = shard.insert(key, entry) {
+    if let Some(old) = shard.insert_hashed(key, hash, entry) {
         if !old.is_dead() {
             stats.add_dead(old.file_id, old.record_len(key.len()));
         }

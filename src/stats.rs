@@ -36,6 +36,24 @@ impl FileStats {
     }
 }
 
+/// Per-file counts gathered by one thread, later added to a `FileTable`.
+#[derive(Default)]
+pub struct LocalStats {
+    files: BTreeMap<u32, FileStats>,
+}
+
+impl LocalStats {
+    pub fn add_record(&mut self, file: u32, bytes: u64, seq: u64) {
+        let f = self.files.entry(file).or_default();
+        f.total_bytes += bytes;
+        f.note_seq(seq);
+    }
+
+    pub fn add_dead(&mut self, file: u32, bytes: u64) {
+        self.files.entry(file).or_default().dead_bytes += bytes;
+    }
+}
+
 #[derive(Default)]
 pub struct FileTable {
     files: Mutex<BTreeMap<u32, FileStats>>,
@@ -77,6 +95,20 @@ impl FileTable {
             .lock()
             .get(&file)
             .is_none_or(|f| f.total_bytes == 0)
+    }
+
+    /// Adds counts gathered without the lock (by recovery threads).
+    pub fn absorb(&self, local: &LocalStats) {
+        let mut files = self.files.lock();
+        for (id, l) in &local.files {
+            let f = files.entry(*id).or_default();
+            f.total_bytes += l.total_bytes;
+            f.dead_bytes += l.dead_bytes;
+            if l.min_seq != 0 {
+                f.note_seq(l.min_seq);
+                f.note_seq(l.max_seq);
+            }
+        }
     }
 
     pub fn remove(&self, file: u32) {
