@@ -146,6 +146,26 @@ unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a [u8]> 
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// Frees a handle made with `Box::into_raw`; NULL is a no-op.
+///
+/// # Safety
+/// `p` must be NULL or come from `Box::into_raw` and not have been freed.
+unsafe fn free_box<T>(p: *mut T) {
+    if !p.is_null() {
+        // SAFETY: per this function's contract.
+        drop(unsafe { Box::from_raw(p) });
+    }
+}
+
+/// Runs an option setter's body on the options object behind `opts`.
+///
+/// # Safety
+/// `opts` must be NULL or a live pointer from `bc_options_new`, not used concurrently.
+unsafe fn set_option(opts: *mut bc_options, f: impl FnOnce(&mut Options) -> Result<()>) -> i32 {
+    // SAFETY: checked by opts_mut; liveness is the caller's contract.
+    guard(|| f(unsafe { opts_mut(opts) }?).map(|_| Outcome::Ok))
+}
+
 /// # Safety
 /// `db` must be NULL or a live handle from `bc_open`.
 unsafe fn db_ref<'a>(db: *const bc_db) -> Result<&'a Db> {
@@ -234,10 +254,8 @@ pub extern "C" fn bc_options_new() -> *mut bc_options {
 /// Frees an options object. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn bc_options_free(opts: *mut bc_options) {
-    if !opts.is_null() {
-        // SAFETY: a pointer from bc_options_new, freed once (caller's contract).
-        drop(unsafe { Box::from_raw(opts) });
-    }
+    // SAFETY: NULL or a pointer from bc_options_new, freed once (caller's contract).
+    unsafe { free_box(opts) }
 }
 
 /// Sets the size at which the active data file is sealed and a new one started, in bytes,
@@ -289,11 +307,13 @@ pub unsafe extern "C" fn bc_options_set_sync_interval_ms(opts: *mut bc_options, 
 /// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn bc_options_set_read_only(opts: *mut bc_options, read_only: bool) -> i32 {
-    guard(|| {
-        // SAFETY: checked by opts_mut; liveness is the caller's contract.
-        unsafe { opts_mut(opts) }?.read_only = read_only;
-        Ok(Outcome::Ok)
-    })
+    // SAFETY: forwarded contract of this function.
+    unsafe {
+        set_option(opts, |o| {
+            o.read_only = read_only;
+            Ok(())
+        })
+    }
 }
 
 /// Whether `bc_open` creates a missing directory (with its parents). Default: true.
@@ -303,11 +323,13 @@ pub unsafe extern "C" fn bc_options_set_create_if_missing(
     opts: *mut bc_options,
     create: bool,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: checked by opts_mut; liveness is the caller's contract.
-        unsafe { opts_mut(opts) }?.create_if_missing = create;
-        Ok(Outcome::Ok)
-    })
+    // SAFETY: forwarded contract of this function.
+    unsafe {
+        set_option(opts, |o| {
+            o.create_if_missing = create;
+            Ok(())
+        })
+    }
 }
 
 /// Opens (creating if allowed) the store in directory `path` and rebuilds its index from the
@@ -679,10 +701,8 @@ pub unsafe extern "C" fn bc_iter_next(
 /// Frees an iterator. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn bc_iter_free(iter: *mut bc_iter) {
-    if !iter.is_null() {
-        // SAFETY: a pointer from bc_iter_new, freed once (caller's contract).
-        drop(unsafe { Box::from_raw(iter) });
-    }
+    // SAFETY: NULL or a pointer from bc_iter_new, freed once (caller's contract).
+    unsafe { free_box(iter) }
 }
 
 /// Fills `*out` with store-wide counters. `out_size` is `sizeof(bc_stats)` as the caller
@@ -914,10 +934,8 @@ pub unsafe extern "C" fn bc_batch_commit(db: *mut bc_db, batch: *mut bc_batch) -
 /// Frees a batch (uncommitted operations are discarded). NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn bc_batch_free(batch: *mut bc_batch) {
-    if !batch.is_null() {
-        // SAFETY: a pointer from bc_batch_new, freed once (caller's contract).
-        drop(unsafe { Box::from_raw(batch) });
-    }
+    // SAFETY: NULL or a pointer from bc_batch_new, freed once (caller's contract).
+    unsafe { free_box(batch) }
 }
 
 /// Copies `key`'s value into the caller's buffer `buf` of `cap` bytes (`buf` may be NULL
@@ -1040,10 +1058,8 @@ pub unsafe extern "C" fn bc_value_read(
 /// Frees a value reader. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn bc_value_close(value: *mut bc_value) {
-    if !value.is_null() {
-        // SAFETY: a pointer from bc_value_open, freed once (caller's contract).
-        drop(unsafe { Box::from_raw(value) });
-    }
+    // SAFETY: NULL or a pointer from bc_value_open, freed once (caller's contract).
+    unsafe { free_box(value) }
 }
 
 /// Sets `frag_merge_trigger`: a merge is needed once any sealed data file has at least this
@@ -1070,11 +1086,13 @@ pub unsafe extern "C" fn bc_options_set_dead_bytes_merge_trigger(
     opts: *mut bc_options,
     bytes: u64,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: checked by opts_mut; liveness is the caller's contract.
-        unsafe { opts_mut(opts) }?.merge.dead_bytes_merge_trigger = bytes;
-        Ok(Outcome::Ok)
-    })
+    // SAFETY: forwarded contract of this function.
+    unsafe {
+        set_option(opts, |o| {
+            o.merge.dead_bytes_merge_trigger = bytes;
+            Ok(())
+        })
+    }
 }
 
 /// Sets `frag_threshold`: a triggered merge takes every sealed file with at least this
@@ -1098,11 +1116,13 @@ pub unsafe extern "C" fn bc_options_set_dead_bytes_threshold(
     opts: *mut bc_options,
     bytes: u64,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: checked by opts_mut; liveness is the caller's contract.
-        unsafe { opts_mut(opts) }?.merge.dead_bytes_threshold = bytes;
-        Ok(Outcome::Ok)
-    })
+    // SAFETY: forwarded contract of this function.
+    unsafe {
+        set_option(opts, |o| {
+            o.merge.dead_bytes_threshold = bytes;
+            Ok(())
+        })
+    }
 }
 
 /// Sets `small_file_threshold`: a triggered merge also takes every sealed file smaller than
@@ -1113,11 +1133,13 @@ pub unsafe extern "C" fn bc_options_set_small_file_threshold(
     opts: *mut bc_options,
     bytes: u64,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: checked by opts_mut; liveness is the caller's contract.
-        unsafe { opts_mut(opts) }?.merge.small_file_threshold = bytes;
-        Ok(Outcome::Ok)
-    })
+    // SAFETY: forwarded contract of this function.
+    unsafe {
+        set_option(opts, |o| {
+            o.merge.small_file_threshold = bytes;
+            Ok(())
+        })
+    }
 }
 
 /// Enables the background merge (default: off). When on, a library thread checks the
@@ -1125,11 +1147,13 @@ pub unsafe extern "C" fn bc_options_set_small_file_threshold(
 /// the thresholds select, without blocking callers. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn bc_options_set_auto_merge(opts: *mut bc_options, enabled: bool) -> i32 {
-    guard(|| {
-        // SAFETY: checked by opts_mut; liveness is the caller's contract.
-        unsafe { opts_mut(opts) }?.merge.auto_merge = enabled;
-        Ok(Outcome::Ok)
-    })
+    // SAFETY: forwarded contract of this function.
+    unsafe {
+        set_option(opts, |o| {
+            o.merge.auto_merge = enabled;
+            Ok(())
+        })
+    }
 }
 
 /// Restricts automatic merges to start between `start_hour` (inclusive) and `end_hour`
