@@ -19,13 +19,21 @@ pub fn parse_data_file_name(name: &str) -> Option<u32> {
     parse_numbered(name, DATA_SUFFIX)
 }
 
-/// Parses `NNNNNN<suffix>` (at least six digits, nothing else).
+/// Largest file id: ids above it are refused, so `id + 1` never overflows.
+pub const MAX_FILE_ID: u32 = u32::MAX - 1;
+
+/// Parses `NNNNNN<suffix>` in the canonical form this library writes (six digits, or more
+/// without a leading zero), so every id has exactly one file name.
 pub fn parse_numbered(name: &str, suffix: &str) -> Option<u32> {
     let digits = name.strip_suffix(suffix)?;
-    if digits.len() < 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let canonical = digits.len() == 6 || (digits.len() > 6 && !digits.starts_with('0'));
+    if !canonical || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok().filter(|&id| id > 0)
+    digits
+        .parse()
+        .ok()
+        .filter(|&id| id > 0 && id <= MAX_FILE_ID)
 }
 
 pub struct DataFile {
@@ -140,7 +148,7 @@ fn scan_bytes(bytes: &[u8], visit: &mut impl FnMut(u64, &Record<'_>)) -> ScanSum
             // batch lost its head or middle to damage) is dropped with what came before.
             let follows = pending
                 .last()
-                .is_some_and(|(_, p)| p.header.seq + 1 == h.seq);
+                .is_some_and(|(_, p)| p.header.seq.checked_add(1) == Some(h.seq));
             if h.batch_prev() != follows || (!h.batch_prev() && !pending.is_empty()) {
                 s.dropped_batch_records += pending.len() as u64;
                 pending.clear();
@@ -210,6 +218,8 @@ mod tests {
             "00004x.data",
             "000000.data",
             "a.data",
+            "0000042.data",
+            "4294967295.data",
         ] {
             assert_eq!(parse_data_file_name(bad), None, "{bad}");
         }

@@ -194,6 +194,16 @@ pub(crate) fn run(
             return Err(e);
         }
     };
+    // Records the counters call live but the scan could not read (damaged since open)
+    // would leave keydir entries pointing into deleted files: find and drop them.
+    let live_expected: u64 = inner
+        .files
+        .snapshot()
+        .iter()
+        .filter(|(id, _)| inputs.contains(id))
+        .map(|(_, f)| f.total_bytes - f.dead_bytes)
+        .sum();
+    let sweep = out.live_found < live_expected;
     report.output_files = outputs.len() as u64;
     report.records_written = outputs.iter().map(|o| o.records).sum();
     report.bytes_after = outputs.iter().map(|o| o.size).sum();
@@ -212,7 +222,7 @@ pub(crate) fn run(
         return Err(e);
     }
     // Committed: from here on a failure leaves work that the next open rolls forward.
-    let finished = install(inner, &inputs, outputs, &expired);
+    let finished = install(inner, &inputs, outputs, &expired, sweep);
     if finished.is_err() {
         inner.merge_poisoned.store(true, Ordering::Release);
     }
@@ -258,6 +268,9 @@ fn copy_live(
                 }
             } else {
                 let live = current.is_some_and(|e| e.file_id == id && e.offset as u64 == off);
+                if live {
+                    out.live_found += h.record_len();
+                }
                 if !live {
                     Ok(())
                 } else if h.expired(now_ms) {
@@ -285,7 +298,13 @@ fn copy_live(
 }
 
 /// Steps 4 to 6, after the commit marker is durable.
-fn install(inner: &Inner, inputs: &[u32], outputs: Vec<Output>, expired: &[Expired]) -> Result<()> {
+fn install(
+    inner: &Inner,
+    inputs: &[u32],
+    outputs: Vec<Output>,
+    expired: &[Expired],
+    sweep: bool,
+) -> Result<()> {
     let (storage, dir) = (&*inner.storage, &inner.dir);
     for o in &outputs {
         for name in [data_file_name(o.id), hint_file_name(o.id)] {
@@ -331,6 +350,9 @@ fn install(inner: &Inner, inputs: &[u32], outputs: Vec<Output>, expired: &[Expir
         }
     }
 
+    if sweep {
+        drop_entries_into(inner, inputs);
+    }
     for &id in inputs {
         inner.keydir.remove_file(id);
         inner.files.remove(id);
@@ -340,6 +362,26 @@ fn install(inner: &Inner, inputs: &[u32], outputs: Vec<Output>, expired: &[Expir
     sync_dir(storage, dir)?;
     remove_if_present(storage, &dir.join(MARKER))?;
     sync_dir(storage, dir)
+}
+
+/// Removes every keydir entry that still points into `files` (records that were damaged:
+/// their keys read as missing instead of failing on a deleted file). Found under read locks,
+/// removed one key at a time.
+fn drop_entries_into(inner: &Inner, files: &[u32]) {
+    for shard in inner.keydir.shards() {
+        let stale: Vec<Box<[u8]>> = shard
+            .read()
+            .iter()
+            .filter(|(_, e)| files.contains(&e.file_id))
+            .map(|(k, _)| k.into())
+            .collect();
+        for key in stale {
+            let mut s = shard.write();
+            if s.get(&key).is_some_and(|e| files.contains(&e.file_id)) {
+                s.remove(&key);
+            }
+        }
+    }
 }
 
 /// Points `e`'s key at its copy in output `out_id` if the keydir still holds the version
@@ -454,6 +496,8 @@ struct Outputs<'a> {
     created: Vec<u32>,
     records: u64,
     bytes: u64,
+    /// Bytes of input records that were the current version of their key when read.
+    live_found: u64,
 }
 
 impl<'a> Outputs<'a> {
@@ -466,6 +510,7 @@ impl<'a> Outputs<'a> {
             created: Vec::new(),
             records: 0,
             bytes: 0,
+            live_found: 0,
         }
     }
 
@@ -519,7 +564,7 @@ impl<'a> Outputs<'a> {
     }
 
     fn start(&mut self, reserve: u64) -> Result<()> {
-        let id = self.writer.lock().alloc_file_id();
+        let id = self.writer.lock().alloc_file_id()?;
         self.created.push(id);
         let storage = &self.inner.storage;
         let data_path = self.path(data_file_name(id));

@@ -384,6 +384,14 @@ pub fn load(
         out.files.push(df);
     }
     keydir.purge_dead();
+    // Seqs come from a 64-bit counter; a stamp near its end can only be damage or a forgery,
+    // and new writes could not be ordered after it.
+    if max_seq >= u64::MAX - (1 << 32) {
+        return Err(Error::corruption(format!(
+            "{} holds a record stamped {max_seq}: the write order cannot continue after it",
+            dir.display()
+        )));
+    }
     out.next_seq = max_seq + 1;
     Ok(out)
 }

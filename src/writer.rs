@@ -90,10 +90,16 @@ impl Writer {
     }
 
     /// Reserves a file id (for merge output), so ids never collide with rotation.
-    pub fn alloc_file_id(&mut self) -> u32 {
+    pub fn alloc_file_id(&mut self) -> Result<u32> {
         let id = self.next_file_id;
+        if id > crate::datafile::MAX_FILE_ID {
+            return Err(Error::new(
+                crate::error::ErrorKind::Io,
+                format!("{}: data file ids are exhausted", self.dir.display()),
+            ));
+        }
         self.next_file_id += 1;
-        id
+        Ok(id)
     }
 
     /// Seals the active file if it holds anything, so a merge can include it.
@@ -222,7 +228,7 @@ impl Writer {
             self.unsynced.push(Arc::clone(old));
             self.dir_dirty = true;
         }
-        let id = self.next_file_id;
+        let id = self.alloc_file_id()?;
         let name = data_file_name(id);
         let path = self.dir.join(&name);
         let reserve = self.opts.max_file_size.max(need);
@@ -243,7 +249,6 @@ impl Writer {
         files.add_total(id, 0);
         self.active = df;
         self.write_off = 0;
-        self.next_file_id += 1;
         Ok(())
     }
 
