@@ -5,7 +5,6 @@
 //! the open-file table: a `get` then needs exactly one lock (its shard's) to find both the
 //! entry and the file it points into, and the file cannot be unmapped while the lock is held.
 
-use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -115,7 +114,7 @@ pub struct Shard {
     /// Arena bytes of removed records, reclaimed by compaction.
     dead_bytes: usize,
     live_bytes: usize,
-    hasher: RandomState,
+    hasher: KeyHasher,
     pub files: FileMap,
 }
 
@@ -147,7 +146,7 @@ impl Default for Shard {
             len: 0,
             dead_bytes: 0,
             live_bytes: 0,
-            hasher: RandomState::new(),
+            hasher: KeyHasher::new(),
             files: FileMap::default(),
         }
     }
@@ -159,7 +158,7 @@ fn record_size(key_len: usize) -> usize {
 
 impl Shard {
     fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
+        self.hasher.hash(key)
     }
 
     fn record(&self, r: u32) -> &[u8] {
@@ -390,15 +389,15 @@ impl Shard {
 }
 
 pub struct Keydir {
-    /// One keyed hash (SipHash, random keys: no hash flooding) for the whole index: its top
+    /// One keyed hash (random seeds per process: no precomputed flooding) for the whole index: its top
     /// bits pick the shard, its low 32 bits the slot and its probe filter.
-    hasher: RandomState,
+    hasher: KeyHasher,
     shards: Box<[RwLock<Shard>]>,
 }
 
 impl Default for Keydir {
     fn default() -> Self {
-        let hasher = RandomState::new();
+        let hasher = KeyHasher::new();
         let shards = (0..SHARDS)
             .map(|_| {
                 RwLock::new(Shard {
@@ -408,6 +407,46 @@ impl Default for Keydir {
             })
             .collect();
         Keydir { hasher, shards }
+    }
+}
+
+/// A fast keyed hash: 8-byte words folded through 64x64->128-bit multiplies with two
+/// random seeds (the construction of wyhash and aHash's fallback). SipHash cost as much as
+/// a cache miss per get; this costs a few nanoseconds for a 16-byte key, and random
+/// per-process seeds keep an outsider from choosing keys that pile into one probe chain.
+#[derive(Clone, Copy)]
+struct KeyHasher {
+    seeds: [u64; 2],
+}
+
+impl KeyHasher {
+    fn new() -> KeyHasher {
+        // RandomState's keys come from the OS's randomness; hashing two values with it turns
+        // them into our seeds without another source of entropy.
+        let rs = std::collections::hash_map::RandomState::new();
+        KeyHasher {
+            seeds: [rs.hash_one(0x5eed_u64) | 1, rs.hash_one(0xbeef_u64) | 1],
+        }
+    }
+
+    fn hash(&self, key: &[u8]) -> u64 {
+        let fold = |a: u64, b: u64| {
+            let r = (a as u128).wrapping_mul(b as u128);
+            (r as u64) ^ ((r >> 64) as u64)
+        };
+        let [s0, s1] = self.seeds;
+        let mut h = s0 ^ (key.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut chunks = key.chunks_exact(8);
+        for c in &mut chunks {
+            h = fold(h ^ u64::from_le_bytes(c.try_into().unwrap()), s1);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            h = fold(h ^ u64::from_le_bytes(buf), s1 ^ 0x2d35_8dcc_aa6c_78a5);
+        }
+        fold(h ^ s1, s0 ^ 0x8bb8_4b93_962e_acc9)
     }
 }
 
@@ -423,7 +462,7 @@ fn home(slot: u64) -> usize {
 
 impl Keydir {
     pub fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
+        self.hasher.hash(key)
     }
 
     /// The shard of a key whose hash is `h`.
@@ -551,6 +590,25 @@ mod tests {
         for (k, e) in &model {
             assert_eq!(shard.get(k), Some(*e));
         }
+    }
+
+    #[test]
+    fn the_key_hash_spreads_similar_keys_over_shards_and_slots() {
+        let h = KeyHasher::new();
+        let mut shards = [0u32; SHARDS];
+        let mut low = [0u32; 1024];
+        for i in 0..65_536u32 {
+            let v = h.hash(format!("user:{i}").as_bytes());
+            shards[(v >> (64 - SHARD_BITS)) as usize] += 1;
+            low[(v & 1023) as usize] += 1;
+        }
+        assert!(
+            shards.iter().all(|&n| (800..1250).contains(&n)),
+            "{shards:?}"
+        );
+        assert!(low.iter().all(|&n| (20..120).contains(&n)));
+        assert_ne!(h.hash(b"a"), h.hash(b"a\0"));
+        assert_ne!(KeyHasher::new().hash(b"a"), KeyHasher::new().hash(b"a"));
     }
 
     #[test]
