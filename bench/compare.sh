@@ -5,7 +5,7 @@
 #
 # 1. C: the Rust benchmark in --quick mode, libbitcask only, calling the C ABI
 #    (bc_get + bc_free, bc_put) with KEYS keys: ns per call = 1e9 / ops/s of
-#    readrandom (1 thread) and overwrite.
+#    readrandom (1 thread), overwrite and readmissing.
 # 2. Go: `go test -bench` in bindings/go. Its benchmarks come in pairs, go (through the
 #    binding, one cgo call per operation) and c (the same loop written in C, same process,
 #    same 10,000 cycled keys), so Go's overhead is shown against its own C loop.
@@ -32,6 +32,7 @@ cargo run --quiet --release --manifest-path "$here/Cargo.toml" -- \
   --quick -q --stores libbitcask --n "$keys" --json "$tmp/c.jsonl" --svg - >"$tmp/c.txt"
 c_get=$(awk -v v="$(figure readrandom_1t "$tmp/c.jsonl")" 'BEGIN { printf "%.0f", 1e9 / v }')
 c_put=$(awk -v v="$(figure overwrite "$tmp/c.jsonl")" 'BEGIN { printf "%.0f", 1e9 / v }')
+c_miss=$(awk -v v="$(figure readmissing "$tmp/c.jsonl")" 'BEGIN { printf "%.0f", 1e9 / v }')
 
 rows=()
 row() { rows+=("$(printf '%-8s %-22s %10s %10s %12s' "$@")"); }
@@ -39,6 +40,7 @@ overhead() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-";
 
 row "C" "get (bc_get+bc_free)" "$c_get" "$c_get" "0"
 row "C" "put (bc_put)" "$c_put" "$c_put" "0"
+row "C" "get, missing key" "$c_miss" "$c_miss" "0"
 
 # --- Go ----------------------------------------------------------------------------------
 if [ -f "$root/bindings/go/bench_test.go" ] && command -v go >/dev/null 2>&1; then
@@ -71,6 +73,7 @@ if [ -f "$root/bindings/node/bench.js" ] && command -v node >/dev/null 2>&1; the
     node bench.js --keys "$keys" --ops "${NODE_OPS:-200000}" --repeat 3 --json >"$tmp/node.json" 2>"$tmp/node.err"); then
     while IFS=$'\t' read -r name ns; do
       case "$name" in
+        "get (missing"*) c=$c_miss ;;
         get*) c=$c_get ;;
         put*) c=$c_put ;;
         *) c="" ;;
