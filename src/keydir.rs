@@ -401,7 +401,7 @@ impl Default for Keydir {
         let shards = (0..SHARDS)
             .map(|_| {
                 RwLock::new(Shard {
-                    hasher: hasher.clone(),
+                    hasher,
                     ..Shard::default()
                 })
             })
