@@ -17,7 +17,7 @@ use crate::datafile::{
     data_file_name, parse_data_file_name, parse_numbered, DataFile, ScanSummary,
 };
 use crate::error::{Error, Result};
-use crate::hint::{self, hint_file_name, HintEntry, HINT_SUFFIX};
+use crate::hint::{self, hint_file_name, HINT_SUFFIX};
 use crate::keydir::{Entry, Keydir};
 use crate::merge;
 use crate::options::Options;
@@ -243,55 +243,34 @@ fn load_hint(
         return false;
     };
     let size = df.storage().size();
-    let mut entries = Vec::new();
     let mut covered = 0u64;
+    let mut fits = true;
     let decoded = hint::decode(&bytes, |e| {
         covered += e.record_len();
-        entries.push(*e);
+        fits &= e.offset as u64 + e.record_len() <= size;
     });
-    if decoded.is_err()
-        || covered != size
-        || entries
-            .iter()
-            .any(|e| e.offset as u64 + e.record_len() > size)
-    {
+    let Ok(count) = decoded else {
+        return false;
+    };
+    if covered != size || !fits {
         return false;
     }
-    keydir.reserve(entries.len());
+    keydir.reserve(count as usize);
     let id = df.id();
-    // Two threads: the keydir is sharded and a key's winner is decided by seq under its
-    // shard's lock, so the order entries are applied in does not matter.
-    let apply_all = |part: &[HintEntry<'_>]| {
-        let mut local = LocalStats::default();
-        let mut top = 0u64;
-        for e in part {
-            top = top.max(e.seq);
-            let h = Header {
-                crc: 0,
-                seq: e.seq,
-                expires_at: e.expires_at,
-                key_len: e.key.len() as u32,
-                value_len: e.value_len,
-                flags: if e.tombstone { FLAG_TOMBSTONE } else { 0 },
-            };
-            apply(keydir, &mut local, id, e.offset as u64, &h, e.key, now_ms);
-        }
-        (local, top)
-    };
-    let (first, second) = entries.split_at(entries.len() / 2);
-    let results = std::thread::scope(|s| {
-        let helper = (second.len() > 50_000).then(|| s.spawn(|| apply_all(second)));
-        let mut results = vec![apply_all(first)];
-        match helper {
-            Some(h) => results.push(h.join().expect("hint loading thread")),
-            None => results.push(apply_all(second)),
-        }
-        results
+    let mut local = LocalStats::default();
+    let _ = hint::decode(&bytes, |e| {
+        *max_seq = (*max_seq).max(e.seq);
+        let h = Header {
+            crc: 0,
+            seq: e.seq,
+            expires_at: e.expires_at,
+            key_len: e.key.len() as u32,
+            value_len: e.value_len,
+            flags: if e.tombstone { FLAG_TOMBSTONE } else { 0 },
+        };
+        apply(keydir, &mut local, id, e.offset as u64, &h, e.key, now_ms);
     });
-    for (local, top) in results {
-        stats.absorb(&local);
-        *max_seq = (*max_seq).max(top);
-    }
+    stats.absorb(&local);
     true
 }
 
