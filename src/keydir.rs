@@ -365,20 +365,18 @@ impl Shard {
         })
     }
 
-    /// The seq stamped on the record `e` points to (a delete placeholder's own seq), read
-    /// from the record header in its file. `None` if the file is not open or unreadable.
-    pub fn seq_of(&self, e: &Entry) -> Option<u64> {
+    /// The seq stamped on `key`'s record that `e` points to (a delete placeholder's own
+    /// seq), read from its file with the record's CRC verified: a damaged record (which a
+    /// hint file may point to) must not win with a garbage seq. `None` if unreadable.
+    pub fn seq_of(&self, e: &Entry, key: &[u8]) -> Option<u64> {
         if e.is_dead() {
             return Some(e.dead_seq());
         }
         let file = self.files.get(&e.file_id)?;
-        let mut seq = None;
-        file.storage()
-            .read_with(e.offset as u64, crate::record::HEADER_LEN, &mut |b| {
-                seq = crate::record::Header::decode(b).map(|h| h.seq);
-            })
-            .ok()?;
-        seq
+        file.read_record(e.offset as u64, e.record_len(key.len()), key, |r| {
+            r.header.seq
+        })
+        .ok()
     }
 
     fn memory_bytes(&self) -> usize {
@@ -615,6 +613,9 @@ mod tests {
     fn dead_placeholders_keep_their_seq() {
         let e = Entry::dead(0x1234_5678_9abc_def0);
         assert!(e.is_dead());
-        assert_eq!(Shard::default().seq_of(&e), Some(0x1234_5678_9abc_def0));
+        assert_eq!(
+            Shard::default().seq_of(&e, b"k"),
+            Some(0x1234_5678_9abc_def0)
+        );
     }
 }

@@ -178,10 +178,14 @@ fn resolve(storage: &dyn Storage, dir: &Path, read_only: bool) -> Result<Vec<Sou
             } else {
                 ""
             };
-            let hint = l
-                .hints
-                .contains(&id)
-                .then(|| dir.join(format!("{}{suffix}", hint_file_name(id))));
+            // A committed merge's hint may or may not have been renamed yet, independently
+            // of its data file.
+            let merging_hint = format!("{}{}", hint_file_name(id), merge::MERGING_SUFFIX);
+            let hint = if l.merging_other.contains(&merging_hint) {
+                Some(dir.join(merging_hint))
+            } else {
+                l.hints.contains(&id).then(|| dir.join(hint_file_name(id)))
+            };
             Source {
                 id,
                 data: dir.join(format!("{}{suffix}", data_file_name(id))),
@@ -287,6 +291,12 @@ pub fn load(
     // output (one with a hint) is never appended to.
     if !opts.read_only && sources.last().is_none_or(|s| s.hint.is_some()) {
         let id = sources.last().map_or(1, |s| s.id + 1);
+        if id > crate::datafile::MAX_FILE_ID {
+            return Err(Error::new(
+                crate::error::ErrorKind::Io,
+                format!("{}: data file ids are exhausted", dir.display()),
+            ));
+        }
         let data = dir.join(data_file_name(id));
         sources.push(Source {
             id,
@@ -420,7 +430,7 @@ fn apply(
     if let Some(cur) = shard.get_hashed(key, hash) {
         // The keydir keeps no seq: read the current version's from its record header. An
         // unreadable one loses to any intact record.
-        if shard.seq_of(&cur).is_some_and(|s| s >= h.seq) {
+        if shard.seq_of(&cur, key).is_some_and(|s| s >= h.seq) {
             stats.add_dead(file_id, rec_len);
             return;
         }
