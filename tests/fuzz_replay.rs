@@ -72,10 +72,9 @@ fn replay_open_dir_corpus() {
     replay("open_dir", checks::open_dir);
 }
 
-/// Inputs that fail today because of known library bugs (fuzz/README.md lists them). Once
-/// a bug is fixed this passes for its inputs: move them into fuzz/corpus/<target>/.
+/// The reproducers of the bugs the fuzzers found (fuzz/README.md), replayed without the
+/// skips: every one of them is fixed, and this keeps them fixed.
 #[test]
-#[ignore = "known library bugs, see fuzz/README.md"]
 fn replay_known_bugs() {
     checks::set_strict(true);
     let mut failed = Vec::new();

@@ -1,0 +1,733 @@
+//! The properties the fuzz targets check, shared by the cargo-fuzz targets
+//! (`fuzz/fuzz_targets/*.rs`) and the corpus replay test (`tests/fuzz_replay.rs`), which
+//! include this file with `#[path]`. Every function takes arbitrary bytes and panics when a
+//! property is violated; the library itself must never panic, hang or allocate more than the
+//! input's size suggests.
+//!
+//! Dependencies: std and `bitcask` only, so the replay test needs nothing from fuzzing.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use bitcask::datafile::DataFile;
+use bitcask::hint::{self, HintEntry, HintWriter};
+use bitcask::record::{
+    checksum, decode_record, Header, FLAG_BATCH_CONT, FLAG_BATCH_PREV, HEADER_LEN, MAX_KEY_LEN,
+    MAX_VALUE_LEN,
+};
+use bitcask::sim::SimDisk;
+use bitcask::storage::Storage;
+use bitcask::{Db, ErrorKind, Options};
+
+// ---------------------------------------------------------------------------------------
+// Known library bugs
+// ---------------------------------------------------------------------------------------
+
+thread_local! {
+    static STRICT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes the checks on this thread stop skipping inputs that trigger the known bugs below
+/// (the replay of fuzz/known_bugs/ uses it).
+pub fn set_strict(strict: bool) {
+    STRICT.with(|s| s.set(strict));
+}
+
+/// Known bugs, each with reproducers in fuzz/known_bugs/ (see fuzz/README.md). Until they
+/// are fixed, inputs that trigger them are skipped so that fuzzing can look for others.
+/// Remove these guards with the fix.
+/// - an intact record or hint entry with a seq at or near u64::MAX: `seq + 1` overflows in
+///   the scan's batch check (src/datafile.rs), in recovery's `next_seq = max_seq + 1`
+///   (src/recovery.rs) and in the writer's `next_seq += n` (src/writer.rs); without
+///   overflow checks the counter wraps to 0 and new writes lose to the old versions at the
+///   next open. Skipped: any seq in the upper half of the range.
+/// - a data file with id u32::MAX: `id + 1` overflows when open picks the next file id
+///   (src/recovery.rs, src/writer.rs); wrapped, it names `000000.data`, which the next open
+///   refuses as a foreign file.
+/// - a file name with more leading zeros than the six-digit padding (`0000002.data`):
+///   `parse_numbered` (src/datafile.rs) accepts it as id 2, but every path is rebuilt
+///   from the id as `000002.data`, so open fails with `Io` ("not found"); were both names
+///   present, the long one would be silently ignored.
+/// - a read-only open during a committed merge (`MERGE` present) uses one suffix for an
+///   output's data and hint file: that of the data file (src/recovery.rs `resolve`).
+///   After a crash between the two renames (`000004.data` renamed, `000004.hint.merging`
+///   not) it looks for `000004.hint`, finds none and scans the file instead, counting a
+///   hint fallback. Harmless on intact files, but where a record is damaged a scan and a
+///   hint disagree (the hint is trusted without reading the record, so its key reads as a
+///   corruption error; the scan skips it), so the read-only open shows other data than the
+///   writable one.
+/// - recovery decides between two versions of a key by reading the current one's seq from
+///   its record header (`Shard::seq_of`, src/keydir.rs) without checking the record's CRC.
+///   A key loaded from a hint file whose record is damaged but whose header still parses
+///   gets the seq written in the damaged header: a garbage seq above the real ones makes
+///   the damaged version beat newer overwrites and deletes at every later open (the key
+///   reads as a corruption error, the newer value is lost). The hint entry's own seq is
+///   not used.
+/// - a merge while the current version of some key is damaged (its get is a corruption
+///   error): the merge's scan skips the damaged record, so it is neither copied nor
+///   dropped from the keydir, and when the input files are deleted the key is left
+///   pointing into a file that is no longer open: get and iteration fail with `Internal`
+///   ("keydir points into data file N which is not open") until the store is reopened
+///   (src/merge.rs `copy_live` / `install`).
+fn skips_known_bug() -> bool {
+    !STRICT.with(|s| s.get())
+}
+
+const HUGE_SEQ: u64 = 1 << 63;
+
+fn has_max_seq_record(data: &[u8]) -> bool {
+    (0..data.len().saturating_sub(HEADER_LEN - 1)).any(|p| {
+        Header::decode(&data[p..]).is_some_and(|h| h.seq >= HUGE_SEQ)
+            && decode_record(&data[p..]).is_some()
+    })
+}
+
+fn has_max_seq_hint(data: &[u8]) -> bool {
+    let mut max = false;
+    let _ = hint::decode(data, |e| max |= e.seq >= HUGE_SEQ);
+    max
+}
+
+// ---------------------------------------------------------------------------------------
+// record_decoder
+// ---------------------------------------------------------------------------------------
+
+/// `decode_record` and `Header::decode` on arbitrary bytes, then a full `DataFile::scan` of
+/// the same bytes as a data file; then the same again after `fix_record_crcs`, so that the
+/// fuzzer reaches what lies behind the checksums (batches, seqs, many records per file).
+pub fn record_decoder(data: &[u8]) {
+    record_checks(data);
+    let mut fixed = data.to_vec();
+    fix_record_crcs(&mut fixed);
+    if fixed != data {
+        record_checks(&fixed);
+    }
+}
+
+/// Rewrites the CRC of every record whose header parses and that fits in `data`, walking
+/// record by record (byte by byte where no header parses). A fuzzer cannot guess CRC32s;
+/// with this, any plausible header becomes an intact record.
+pub fn fix_record_crcs(data: &mut [u8]) {
+    let mut pos = 0;
+    while pos + HEADER_LEN <= data.len() {
+        match Header::decode(&data[pos..]) {
+            Some(h) if h.record_len() <= (data.len() - pos) as u64 => {
+                let end = pos + h.record_len() as usize;
+                let key_end = pos + HEADER_LEN + h.key_len as usize;
+                let crc = checksum(
+                    &data[pos + 4..pos + HEADER_LEN],
+                    &data[pos + HEADER_LEN..key_end],
+                    &data[key_end..end],
+                );
+                data[pos..pos + 4].copy_from_slice(&crc.to_le_bytes());
+                pos = end;
+            }
+            _ => pos += 1,
+        }
+    }
+}
+
+/// Rewrites a hint file's trailing CRC (of every byte before it).
+pub fn fix_hint_crc(data: &mut [u8]) {
+    if data.len() >= 4 {
+        let at = data.len() - 4;
+        let crc = checksum(&data[..at], &[], &[]);
+        data[at..].copy_from_slice(&crc.to_le_bytes());
+    }
+}
+
+fn record_checks(data: &[u8]) {
+    if skips_known_bug() && has_max_seq_record(data) {
+        return;
+    }
+    let header = Header::decode(data);
+    if let Some(h) = header {
+        // Only headers this library could have written are accepted, so re-encoding gives
+        // back the same 32 bytes (version 1, reserved 0, known flags only).
+        assert_eq!(
+            &h.encode()[..],
+            &data[..HEADER_LEN],
+            "header re-encodes differently"
+        );
+        assert!((1..=MAX_KEY_LEN).contains(&(h.key_len as usize)));
+        assert!(h.value_len as usize <= MAX_VALUE_LEN);
+        assert!(
+            !(h.is_tombstone() && h.value_len != 0),
+            "tombstone with a value"
+        );
+    }
+    match decode_record(data) {
+        Some(rec) => {
+            let h = rec.header;
+            assert_eq!(
+                header,
+                Some(h),
+                "decode_record accepted a header Header::decode refuses"
+            );
+            let len = h.record_len();
+            assert_eq!(
+                len,
+                (HEADER_LEN + rec.key.len() + rec.value.len()) as u64,
+                "record_len disagrees with the slices"
+            );
+            assert!(len <= data.len() as u64, "record runs past the input");
+            assert_eq!(rec.key.len(), h.key_len as usize);
+            assert_eq!(rec.value.len(), h.value_len as usize);
+            let key_end = HEADER_LEN + rec.key.len();
+            assert_eq!(rec.key, &data[HEADER_LEN..key_end]);
+            assert_eq!(rec.value, &data[key_end..len as usize]);
+            let rebuilt = Header::for_record(h.seq, h.expires_at, h.flags, rec.key, rec.value);
+            assert_eq!(
+                rebuilt, h,
+                "re-encoding the record gives another header or CRC"
+            );
+        }
+        None => {
+            // Refused although the header is plausible: it must be short or fail its CRC.
+            if let Some(h) = header {
+                if h.record_len() <= data.len() as u64 {
+                    let len = h.record_len() as usize;
+                    let key_end = HEADER_LEN + h.key_len as usize;
+                    let crc = checksum(
+                        &data[4..HEADER_LEN],
+                        &data[HEADER_LEN..key_end],
+                        &data[key_end..len],
+                    );
+                    assert_ne!(crc, h.crc, "an intact record was refused");
+                }
+            }
+        }
+    }
+    scan_check(data);
+}
+
+/// Scans `data` as data file 1 and checks what the scan reports against the bytes.
+fn scan_check(data: &[u8]) {
+    let disk = SimDisk::new(1);
+    let dir = Path::new("/scan");
+    disk.create_dir_all(dir).unwrap();
+    let path = dir.join("000001.data");
+    let f = disk.open_write(&path, 0).unwrap();
+    if !data.is_empty() {
+        f.write_at(0, &[data]).unwrap();
+    }
+    drop(f);
+    let df = DataFile::new(1, disk.open_read(&path).unwrap());
+    let mut seen: Vec<(u64, Header, Vec<u8>)> = Vec::new();
+    let summary = df
+        .scan(|off, rec| seen.push((off, rec.header, rec.key.to_vec())))
+        .expect("scanning an in-memory file cannot fail");
+
+    let mut prev_end = 0u64;
+    for (i, (off, h, key)) in seen.iter().enumerate() {
+        let end = off + h.record_len();
+        assert!(*off >= prev_end, "records overlap or go backwards at {off}");
+        assert!(
+            end <= data.len() as u64,
+            "record at {off} runs past the file"
+        );
+        let again = decode_record(&data[*off as usize..]).expect("delivered record is not intact");
+        assert_eq!((again.header, again.key), (*h, &key[..]));
+        // Batches: a member with BATCH_CONT is followed directly by its successor, which
+        // has BATCH_PREV and the next seq; a member with BATCH_PREV directly follows it.
+        if h.flags & FLAG_BATCH_CONT != 0 {
+            let (n_off, n_h, _) = seen.get(i + 1).expect("delivered an unfinished batch");
+            assert_eq!(*n_off, end, "batch members not adjacent");
+            assert!(n_h.flags & FLAG_BATCH_PREV != 0);
+            assert_eq!(Some(n_h.seq), h.seq.checked_add(1));
+        }
+        if h.flags & FLAG_BATCH_PREV != 0 {
+            assert!(i > 0, "delivered a batch tail without its head");
+            let (p_off, p_h, _) = &seen[i - 1];
+            assert_eq!(p_off + p_h.record_len(), *off, "batch members not adjacent");
+            assert!(p_h.flags & FLAG_BATCH_CONT != 0);
+        }
+        // The positioned read used by `get` agrees with the scan.
+        let value = df
+            .read_record(*off, h.record_len(), key, |r| r.value.to_vec())
+            .expect("read_record refused a record the scan delivered");
+        assert_eq!(value.len(), h.value_len as usize);
+        prev_end = end;
+    }
+    assert_eq!(
+        summary.valid_end, prev_end,
+        "valid_end is not the end of the last record"
+    );
+    let tail_clean = data[summary.valid_end as usize..].iter().all(|&b| b == 0);
+    assert_eq!(summary.clean_tail, tail_clean);
+    let mut last = 0u64;
+    for &(off, len) in &summary.damaged {
+        assert!(
+            len > 0 && off >= last,
+            "damaged ranges empty, unsorted or overlapping"
+        );
+        assert!(off + len <= data.len() as u64, "damaged range past the end");
+        for (r_off, h, _) in &seen {
+            let r_end = r_off + h.record_len();
+            assert!(
+                off + len <= *r_off || r_end <= off,
+                "record inside a damaged range"
+            );
+        }
+        last = off + len;
+    }
+    if summary.clean_tail {
+        // Nothing but zeros after the last record: no damage may be reported there.
+        assert!(summary.damaged.iter().all(|&(o, _)| o < summary.valid_end));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// hint_decoder
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OwnedHint {
+    seq: u64,
+    expires_at: u64,
+    offset: u32,
+    value_len: u32,
+    tombstone: bool,
+    key: Vec<u8>,
+}
+
+/// `hint::decode` on arbitrary bytes: no panic; an accepted file has as many entries as its
+/// trailer says, each with legal lengths, and writing them again with `HintWriter` gives back
+/// exactly the input; a refused file visits nothing. Then the same with the CRC fixed up
+/// (`fix_hint_crc`), so that the fuzzer reaches the entry parser.
+pub fn hint_decoder(data: &[u8]) {
+    hint_checks(data);
+    let mut fixed = data.to_vec();
+    fix_hint_crc(&mut fixed);
+    if fixed != data {
+        hint_checks(&fixed);
+    }
+}
+
+fn hint_checks(data: &[u8]) {
+    let mut seen = Vec::new();
+    let result = hint::decode(data, |e| {
+        seen.push(OwnedHint {
+            seq: e.seq,
+            expires_at: e.expires_at,
+            offset: e.offset,
+            value_len: e.value_len,
+            tombstone: e.tombstone,
+            key: e.key.to_vec(),
+        })
+    });
+    let n = match result {
+        Err(why) => {
+            assert!(
+                seen.is_empty(),
+                "a refused hint file visited entries: {why}"
+            );
+            assert!(!why.is_empty());
+            return;
+        }
+        Ok(n) => n,
+    };
+    assert_eq!(
+        n,
+        seen.len() as u64,
+        "returned count differs from entries visited"
+    );
+    assert!(data.len() >= 8 + 12);
+    let trailer = &data[data.len() - 12..data.len() - 4];
+    assert_eq!(u64::from_le_bytes(trailer.try_into().unwrap()), n);
+    for e in &seen {
+        assert!((1..=MAX_KEY_LEN).contains(&e.key.len()));
+        assert!(e.value_len as usize <= MAX_VALUE_LEN);
+    }
+    // Round trip through the writer.
+    let disk = SimDisk::new(1);
+    let dir = Path::new("/hint");
+    disk.create_dir_all(dir).unwrap();
+    let path = dir.join("000001.hint");
+    let mut w = HintWriter::new(disk.open_write(&path, 0).unwrap());
+    for e in &seen {
+        w.add(&HintEntry {
+            seq: e.seq,
+            expires_at: e.expires_at,
+            offset: e.offset,
+            value_len: e.value_len,
+            tombstone: e.tombstone,
+            key: &e.key,
+        })
+        .unwrap();
+    }
+    w.finish().unwrap();
+    let written = read_file(&disk, &path);
+    assert!(
+        written == data,
+        "hint file does not round-trip through HintWriter"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// open_dir
+// ---------------------------------------------------------------------------------------
+
+/// Names a chunk of an `open_dir` input can be stored under (its first byte, modulo the
+/// length, picks one). All but the last two are names a store may hold.
+pub const NAMES: &[&str] = &[
+    "000001.data",
+    "000002.data",
+    "000003.data",
+    "000004.data",
+    "000005.data",
+    "000006.data",
+    "000001.hint",
+    "000002.hint",
+    "000003.hint",
+    "000004.hint",
+    "000005.hint",
+    "000006.hint",
+    "000004.data.merging",
+    "000004.hint.merging",
+    "000005.data.merging",
+    "000005.hint.merging",
+    "000006.data.merging",
+    "000006.hint.merging",
+    "MERGE",
+    "MERGE.tmp",
+    "LOCK",
+    "1000000.data",
+    "1000000.hint",
+    "4294967295.data",
+    "4294967295.hint",
+    "0000002.data",
+    "stray.txt",
+];
+
+/// Separates the files of an `open_dir` input.
+pub const SEP: &[u8] = b"~BC~";
+
+/// At most this many files are made from one input.
+pub const MAX_FILES: usize = 8;
+
+/// Flag bits in an `open_dir` input's first byte.
+pub const FLAG_SMALL_FILES: u8 = 1;
+pub const FLAG_MERGE: u8 = 2;
+/// Fix up the CRCs of the data files' records and of the hint files before writing them
+/// (`fix_record_crcs`, `fix_hint_crc`), so that the fuzzer can make intact records.
+pub const FLAG_FIX_CRCS: u8 = 4;
+
+/// An `open_dir` input: a flags byte, then up to `MAX_FILES` chunks separated by `SEP`,
+/// each a name selector byte (an index into `NAMES`) followed by the file's bytes. A later
+/// chunk with the same name replaces an earlier one.
+pub fn parse_dir(data: &[u8]) -> (u8, BTreeMap<&'static str, Vec<u8>>) {
+    let mut files = BTreeMap::new();
+    let Some((&flags, mut rest)) = data.split_first() else {
+        return (0, files);
+    };
+    let mut n = 0;
+    while !rest.is_empty() && n < MAX_FILES {
+        let end = find(rest, SEP).unwrap_or(rest.len());
+        let chunk = &rest[..end];
+        rest = &rest[(end + SEP.len()).min(rest.len())..];
+        if let Some((&sel, bytes)) = chunk.split_first() {
+            files.insert(NAMES[sel as usize % NAMES.len()], bytes.to_vec());
+            n += 1;
+        }
+    }
+    (flags, files)
+}
+
+/// The inverse of `parse_dir`, for making seeds. Panics if a name is not in `NAMES` or a
+/// file's bytes contain `SEP`.
+pub fn encode_dir(flags: u8, files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    assert!(files.len() <= MAX_FILES, "too many files for one input");
+    let mut out = vec![flags];
+    for (i, (name, bytes)) in files.iter().enumerate() {
+        let sel = NAMES
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("{name} is not in NAMES"));
+        assert!(find(bytes, SEP).is_none(), "{name} contains the separator");
+        if i > 0 {
+            out.extend_from_slice(SEP);
+        }
+        out.push(sel as u8);
+        out.extend_from_slice(bytes);
+    }
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+const DIR: &str = "/fuzz/db";
+const PROBE_KEY: &[u8] = b"\xfffuzz-probe";
+const PROBE_VALUE: &[u8] = b"written after open";
+
+/// What a store shows: every key the snapshot lists, with its value or `None` when reading
+/// it is a corruption error. Keys that expire while being read are left out.
+type View = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// Writes the files of `data` into a directory on a simulated disk and opens it read-only,
+/// writable (probing with writes, and a merge when the flags ask), then again writable and
+/// read-only. Every open is Ok or an error with a kind that describes the directory
+/// (corruption or invalid argument), never a panic; reads are Ok or corruption errors; all
+/// opens that succeed show the same data; a store that opened once opens again.
+pub fn open_dir(data: &[u8]) {
+    let (flags, mut files) = parse_dir(data);
+    if flags & FLAG_FIX_CRCS != 0 {
+        for (name, bytes) in files.iter_mut() {
+            if name.contains(".data") {
+                fix_record_crcs(bytes);
+            } else if name.contains(".hint") {
+                fix_hint_crc(bytes);
+            }
+        }
+    }
+    if skips_known_bug()
+        && files.iter().any(|(name, bytes)| {
+            name.starts_with("4294967295.")
+                || *name == "0000002.data"
+                || has_max_seq_record(bytes)
+                || has_max_seq_hint(bytes)
+        })
+    {
+        return;
+    }
+    let disk = SimDisk::new(1);
+    let dir = Path::new(DIR);
+    disk.create_dir_all(dir).unwrap();
+    for (name, bytes) in &files {
+        let f = disk.open_write(&dir.join(name), 0).unwrap();
+        if !bytes.is_empty() {
+            f.write_at(0, &[bytes]).unwrap();
+        }
+        f.sync().unwrap();
+    }
+    disk.sync_dir(dir).unwrap();
+    let storage: Arc<dyn Storage> = Arc::new(disk.clone());
+    let mut opts = Options::default();
+    if flags & FLAG_SMALL_FILES != 0 {
+        opts.set_max_file_size(4096).unwrap();
+    }
+    let ro_opts = Options {
+        read_only: true,
+        ..opts.clone()
+    };
+
+    // 1. Read-only: reports or refuses, and changes nothing.
+    let before = dump(&disk, dir);
+    let ro_view = open_checked(&storage, &ro_opts).map(|db| view(&db));
+    assert!(
+        dump(&disk, dir) == before,
+        "a read-only open changed the directory"
+    );
+
+    // 2. Writable.
+    let Some(db) = open_checked(&storage, &opts) else {
+        assert!(
+            ro_view.is_none(),
+            "a writable open failed where a read-only open succeeded"
+        );
+        return;
+    };
+    let mut expected = view(&db);
+    // Keys whose current version is damaged (see the known bugs about them).
+    let damaged: Vec<Vec<u8>> = expected
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k.clone())
+        .collect();
+    if let Some(ro) = &ro_view {
+        // Known bug: during a committed merge a read-only open looks for an output's hint
+        // file under the suffix of its data file, so where one was renamed and the other not
+        // it scans instead, and scanning and hints disagree on damaged records.
+        let mixed_merge = files.contains_key("MERGE")
+            && files.keys().any(|n| n.ends_with(".merging"))
+            && skips_known_bug();
+        if !mixed_merge {
+            assert_views_equal(ro, &expected, "read-only and writable opens differ");
+        }
+    }
+    let _ = db.stats().to_json();
+    // Writes work, and win over what the directory held: a new key, an overwrite of the
+    // first key and a delete of the last (the new records' seq must be above every seq
+    // found on disk, or the old versions come back at the next open).
+    let first = expected.keys().next().cloned();
+    let last = expected
+        .keys()
+        .next_back()
+        .cloned()
+        .filter(|k| Some(k) != first.as_ref());
+    let mut probes = vec![(PROBE_KEY.to_vec(), Some(PROBE_VALUE.to_vec()))];
+    probes.extend(first.map(|k| (k, Some(b"overwritten after open".to_vec()))));
+    probes.extend(last.map(|k| (k, None)));
+    for (key, value) in probes {
+        match &value {
+            Some(v) => db.put(&key, v),
+            None => db.delete(&key),
+        }
+        .unwrap_or_else(|e| panic!("write after a successful open failed: {e:?}"));
+        match value {
+            Some(v) => expected.insert(key, Some(v)),
+            None => expected.remove(&key),
+        };
+    }
+    assert_views_equal(&expected, &view(&db), "the probe writes changed other keys");
+    // Known bug: a merge leaves keys whose current version is damaged pointing into the
+    // deleted input files (see `skips_known_bug`).
+    let merge_hits_known_bug = !damaged.is_empty() && skips_known_bug();
+    if flags & FLAG_MERGE != 0 && !merge_hits_known_bug {
+        match db.merge() {
+            Ok(_) => {}
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Corruption, "merge failed: {e:?}"),
+        }
+        let merged = view(&db);
+        assert_merge_kept(&expected, &merged);
+        expected = merged;
+    }
+    db.close()
+        .unwrap_or_else(|e| panic!("close after a successful open failed: {e:?}"));
+
+    // 3. The store the engine left behind opens again and shows the same data.
+    let db = open_checked(&storage, &opts).expect("a store that opened once does not reopen");
+    let unsure: &[Vec<u8>] = if skips_known_bug() { &damaged } else { &[] };
+    let without =
+        |v: View| -> View { v.into_iter().filter(|(k, _)| !unsure.contains(k)).collect() };
+    let expected = without(expected);
+    assert_views_equal(&expected, &without(view(&db)), "reopening changed the data");
+    db.close().expect("second close failed");
+    let db = open_checked(&storage, &ro_opts).expect("read-only reopen failed");
+    assert_views_equal(
+        &expected,
+        &without(view(&db)),
+        "read-only reopen shows other data",
+    );
+}
+
+/// Opens the store; a failure must have a kind that describes the directory.
+fn open_checked(storage: &Arc<dyn Storage>, opts: &Options) -> Option<Db> {
+    match Db::open_with_storage(DIR, opts.clone(), Arc::clone(storage)) {
+        Ok(db) => Some(db),
+        Err(e) => {
+            assert!(
+                matches!(e.kind(), ErrorKind::Corruption | ErrorKind::InvalidArgument),
+                "open failed with {:?}: {}",
+                e.kind(),
+                e.message()
+            );
+            assert!(!e.message().is_empty());
+            None
+        }
+    }
+}
+
+/// Lists every key (iterating a snapshot) and reads each one with `get`.
+fn view(db: &Db) -> View {
+    let mut keys = Vec::new();
+    let mut snap = db.snapshot();
+    let n = snap.len();
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        assert!(calls <= n + 1, "iteration does not end");
+        match snap.next_entry(false) {
+            Ok(Some((k, _))) => keys.push(k.to_vec()),
+            Ok(None) => break,
+            // A key with an expiry is read to check it; that read may find damage.
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Corruption, "iteration: {e:?}"),
+        }
+    }
+    let mut snap = db.snapshot();
+    let mut iterated = BTreeMap::new();
+    for _ in 0..=n {
+        match snap.next_entry(true) {
+            Ok(Some((k, v))) => {
+                iterated.insert(k.to_vec(), v.expect("asked for values").to_vec());
+            }
+            Ok(None) => break,
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Corruption, "iteration: {e:?}"),
+        }
+    }
+    let mut out = View::new();
+    for key in keys {
+        match db.get(&key) {
+            Ok(Some(v)) => {
+                if let Some(it) = iterated.get(&key) {
+                    assert!(*it == v, "iteration and get disagree");
+                }
+                out.insert(key, Some(v));
+            }
+            Ok(None) => {} // expired meanwhile
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Corruption, "get: {e:?}");
+                out.insert(key, None);
+            }
+        }
+    }
+    out
+}
+
+fn assert_views_equal(a: &View, b: &View, what: &str) {
+    if a != b {
+        panic!("{what}:\n  {}\n  {}", show(a), show(b));
+    }
+}
+
+/// A merge keeps every readable value, brings back nothing and invents nothing; a key
+/// whose current version was unreadable may be gone afterwards (there was nothing to copy).
+fn assert_merge_kept(before: &View, after: &View) {
+    for (k, v) in before {
+        match v {
+            Some(_) => assert_eq!(after.get(k), Some(v), "merge changed {}", esc(k)),
+            None => assert!(
+                matches!(after.get(k), None | Some(None)),
+                "merge gave {} a value",
+                esc(k)
+            ),
+        }
+    }
+    for k in after.keys() {
+        assert!(before.contains_key(k), "merge brought back {}", esc(k));
+    }
+}
+
+fn show(v: &View) -> String {
+    let items: Vec<String> = v
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{}={}", esc(k), esc(v)),
+            None => format!("{}=<corrupt>", esc(k)),
+        })
+        .collect();
+    format!("{{{}}}", items.join(", "))
+}
+
+fn esc(b: &[u8]) -> String {
+    if b.len() > 24 {
+        format!("{}...({} bytes)", b[..24].escape_ascii(), b.len())
+    } else {
+        b.escape_ascii().to_string()
+    }
+}
+
+/// Every file in `dir` with its bytes.
+pub fn dump(disk: &SimDisk, dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut names = disk.list(dir).unwrap();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let bytes = read_file(disk, &dir.join(&n));
+            (n, bytes)
+        })
+        .collect()
+}
+
+pub fn read_file(disk: &SimDisk, path: &Path) -> Vec<u8> {
+    let f = disk.open_read(path).unwrap();
+    let mut out = Vec::new();
+    f.read_with(0, f.size() as usize, &mut |b| out.extend_from_slice(b))
+        .unwrap();
+    out
+}
