@@ -1070,12 +1070,16 @@ pub unsafe extern "C" fn bc_options_set_frag_merge_trigger(
     opts: *mut bc_options,
     percent: u32,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: checked by opts_mut; liveness is the caller's contract.
-        let m = &mut unsafe { opts_mut(opts) }?.merge;
-        MergeOptions::set_percent(&mut m.frag_merge_trigger, "frag_merge_trigger", percent)?;
-        Ok(Outcome::Ok)
-    })
+    // SAFETY: forwarded contract of this function.
+    unsafe {
+        set_option(opts, |o| {
+            MergeOptions::set_percent(
+                &mut o.merge.frag_merge_trigger,
+                "frag_merge_trigger",
+                percent,
+            )
+        })
+    }
 }
 
 /// Sets `dead_bytes_merge_trigger`: a merge is needed once any sealed data file holds at
@@ -1100,12 +1104,12 @@ pub unsafe extern "C" fn bc_options_set_dead_bytes_merge_trigger(
 /// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or a value over 100.
 #[no_mangle]
 pub unsafe extern "C" fn bc_options_set_frag_threshold(opts: *mut bc_options, percent: u32) -> i32 {
-    guard(|| {
-        // SAFETY: checked by opts_mut; liveness is the caller's contract.
-        let m = &mut unsafe { opts_mut(opts) }?.merge;
-        MergeOptions::set_percent(&mut m.frag_threshold, "frag_threshold", percent)?;
-        Ok(Outcome::Ok)
-    })
+    // SAFETY: forwarded contract of this function.
+    unsafe {
+        set_option(opts, |o| {
+            MergeOptions::set_percent(&mut o.merge.frag_threshold, "frag_threshold", percent)
+        })
+    }
 }
 
 /// Sets `dead_bytes_threshold`: a triggered merge takes every sealed file holding at least
@@ -1166,13 +1170,8 @@ pub unsafe extern "C" fn bc_options_set_merge_window(
     start_hour: u32,
     end_hour: u32,
 ) -> i32 {
-    // SAFETY: checked by opts_mut; liveness is the caller's contract.
-    guard(|| {
-        unsafe { opts_mut(opts) }?
-            .merge
-            .set_window(start_hour, end_hour)
-            .map(|_| Outcome::Ok)
-    })
+    // SAFETY: forwarded contract of this function.
+    unsafe { set_option(opts, |o| o.merge.set_window(start_hour, end_hour)) }
 }
 
 /// How often the background merge checks its triggers, in milliseconds (at least 1;
@@ -1182,14 +1181,16 @@ pub unsafe extern "C" fn bc_options_set_merge_check_interval_ms(
     opts: *mut bc_options,
     ms: u32,
 ) -> i32 {
-    guard(|| {
-        if ms == 0 {
-            return Err(Error::invalid("merge_check_interval_ms must be at least 1"));
-        }
-        // SAFETY: checked by opts_mut; liveness is the caller's contract.
-        unsafe { opts_mut(opts) }?.merge.check_interval_ms = ms;
-        Ok(Outcome::Ok)
-    })
+    // SAFETY: forwarded contract of this function.
+    unsafe {
+        set_option(opts, |o| {
+            if ms == 0 {
+                return Err(Error::invalid("merge_check_interval_ms must be at least 1"));
+            }
+            o.merge.check_interval_ms = ms;
+            Ok(())
+        })
+    }
 }
 
 /// Compacts the store on the calling thread: seals the active file, rewrites the live
