@@ -132,10 +132,11 @@ pub(crate) fn run(
         }
         let active = w.active_id();
         let stats = inner.files.snapshot();
-        let inputs: Vec<u32> = match scope {
+        let mut inputs: Vec<u32> = match scope {
             Scope::All => stats.keys().copied().filter(|&id| id != active).collect(),
             Scope::Triggered => select(&stats, active, &inner.opts.merge),
         };
+        inputs.retain(|&id| inner.keydir.file(id).is_some());
         // A tombstone (or expired record) with seq s must be kept while some file that
         // survives the merge may hold an older value of its key: one with min_seq < s.
         let guard_seq = stats

@@ -72,8 +72,12 @@ impl FileTable {
         f.note_seq(seq);
     }
 
+    /// Counts `bytes` of `file` as dead. A file that is no longer tracked (a merge removed it
+    /// while a writer was superseding one of its records) is not brought back.
     pub fn add_dead(&self, file: u32, bytes: u64) {
-        self.files.lock().entry(file).or_default().dead_bytes += bytes;
+        if let Some(f) = self.files.lock().get_mut(&file) {
+            f.dead_bytes += bytes;
+        }
     }
 
     /// Records one append: `total` new bytes in `file` with seqs `seqs`, and `dead` bytes
@@ -85,7 +89,10 @@ impl FileTable {
         f.note_seq(seqs.0);
         f.note_seq(seqs.1);
         for &(f, bytes) in dead {
-            files.entry(f).or_default().dead_bytes += bytes;
+            // Not `entry`: see `add_dead`.
+            if let Some(f) = files.get_mut(&f) {
+                f.dead_bytes += bytes;
+            }
         }
     }
 
