@@ -408,13 +408,15 @@ fn swap_entry(inner: &Inner, inputs: &[u32], out_id: u32, e: &HintEntry<'_>) {
     }
 }
 
-fn sync_dir(storage: &dyn Storage, dir: &Path) -> Result<()> {
+/// Syncs `dir`, with an error that names it.
+pub(crate) fn sync_dir(storage: &dyn Storage, dir: &Path) -> Result<()> {
     storage
         .sync_dir(dir)
         .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
 }
 
-fn remove_if_present(storage: &dyn Storage, path: &Path) -> Result<()> {
+/// Removes `path`; a file that is already gone is not an error.
+pub(crate) fn remove_if_present(storage: &dyn Storage, path: &Path) -> Result<()> {
     match storage.remove(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(Error::io(format!("removing {}", path.display()), e))

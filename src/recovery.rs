@@ -19,7 +19,7 @@ use crate::datafile::{
 use crate::error::{Error, Result};
 use crate::hint::{self, hint_file_name, HINT_SUFFIX};
 use crate::keydir::{Entry, Keydir};
-use crate::merge;
+use crate::merge::{self, remove_if_present, sync_dir};
 use crate::options::Options;
 use crate::record::{Header, FLAG_TOMBSTONE};
 use crate::stats::{FileTable, LocalStats};
@@ -213,23 +213,9 @@ fn roll_forward(storage: &dyn Storage, dir: &Path, inputs: &[u32], outputs: &[u3
         remove_if_present(storage, &dir.join(data_file_name(id)))?;
         remove_if_present(storage, &dir.join(hint_file_name(id)))?;
     }
-    let sync = |what| {
-        storage
-            .sync_dir(dir)
-            .map_err(|e| Error::io(format!("{what} {}", dir.display()), e))
-    };
-    sync("syncing")?;
+    sync_dir(storage, dir)?;
     remove_if_present(storage, &dir.join(merge::MARKER))?;
-    sync("syncing")
-}
-
-fn remove_if_present(storage: &dyn Storage, path: &Path) -> Result<()> {
-    match storage.remove(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(Error::io(format!("removing {}", path.display()), e))
-        }
-        _ => Ok(()),
-    }
+    sync_dir(storage, dir)
 }
 
 /// Rebuilds the keydir from `df`'s hint file. Returns false (having changed nothing) when
@@ -325,9 +311,7 @@ pub fn load(
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         if writable && src.fresh {
             // A new file's name is durable only once its directory is synced.
-            storage
-                .sync_dir(dir)
-                .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
+            sync_dir(&**storage, dir)?;
         }
         let df = Arc::new(DataFile::new(id, file));
         // Visible before loading: resolving a duplicate key reads the seq of its current

@@ -24,7 +24,7 @@ pub struct Op<'a> {
 }
 
 impl Op<'_> {
-    fn record_len(&self) -> u64 {
+    pub fn record_len(&self) -> u64 {
         (HEADER_LEN + self.key.len() + self.value.len()) as u64
     }
 }
