@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::record::{decode_record, Record, HEADER_LEN};
+use crate::record::{decode_record, Header, Record, HEADER_LEN};
 use crate::storage::StorageFile;
 
 pub const DATA_SUFFIX: &str = ".data";
@@ -114,31 +114,69 @@ impl DataFile {
         }
     }
 
+    /// Whether the record at `offset` names `key` (length and bytes; the CRC is not checked
+    /// here). Lets a lookup confirm a hash-tag match with the record it reads next anyway.
+    pub fn holds_key(&self, offset: u32, key: &[u8]) -> bool {
+        let mut same = false;
+        let _ = self
+            .file
+            .read_with(offset as u64, HEADER_LEN + key.len(), &mut |b| {
+                same = b[20..24] == (key.len() as u32).to_le_bytes() && &b[HEADER_LEN..] == key;
+            });
+        same
+    }
+
+    /// The plausible header at `offset`, or a corruption error naming the file.
+    pub fn header_at(&self, offset: u64) -> Result<Header> {
+        let mut header = None;
+        let _ = self.file.read_with(offset, HEADER_LEN, &mut |b| {
+            header = Header::decode(b);
+        });
+        header.ok_or_else(|| {
+            Error::corruption(format!(
+                "record at offset {offset} of {} has a damaged header",
+                self.name
+            ))
+        })
+    }
+
     /// Visits every intact record in file order with its offset. Records of a
     /// batch are held back until the batch's last record is seen and then delivered together;
     /// a batch cut short by damage or the end of the file is dropped whole. Damaged bytes are
     /// skipped by searching for the next intact record, so damage never hides the records
     /// behind it.
     pub fn scan(&self, mut visit: impl FnMut(u64, &Record<'_>)) -> Result<ScanSummary> {
+        self.scan_with(|bytes| scan_bytes(bytes, &mut visit))
+    }
+
+    /// Calls `f` with the whole file's bytes, to run `scan_bytes` over them while keeping the
+    /// visited records (which borrow those bytes) until `f` returns.
+    pub fn scan_with(&self, f: impl FnOnce(&[u8]) -> ScanSummary) -> Result<ScanSummary> {
         let len = usize::try_from(self.file.size())
             .map_err(|_| Error::internal("file too large to scan on this platform"))?;
-        let mut summary = ScanSummary::default();
         if len == 0 {
-            summary.clean_tail = true;
-            return Ok(summary);
+            return Ok(ScanSummary {
+                clean_tail: true,
+                ..ScanSummary::default()
+            });
         }
+        let mut f = Some(f);
+        let mut summary = ScanSummary::default();
         self.file
             .read_with(0, len, &mut |bytes| {
-                summary = scan_bytes(bytes, &mut visit);
+                if let Some(f) = f.take() {
+                    summary = f(bytes);
+                }
             })
             .map_err(|e| Error::io(format!("reading {}", self.name), e))?;
         Ok(summary)
     }
 }
 
-fn scan_bytes(bytes: &[u8], visit: &mut impl FnMut(u64, &Record<'_>)) -> ScanSummary {
+/// Visits every intact record of `bytes` (a whole data file); see `DataFile::scan`.
+pub fn scan_bytes<'b>(bytes: &'b [u8], visit: &mut impl FnMut(u64, &Record<'b>)) -> ScanSummary {
     let mut s = ScanSummary::default();
-    let mut pending: Vec<(u64, Record<'_>)> = Vec::new();
+    let mut pending: Vec<(u64, Record<'b>)> = Vec::new();
     let mut pos = 0usize;
     while pos < bytes.len() {
         if let Some(rec) = decode_record(&bytes[pos..]) {

@@ -291,27 +291,32 @@ impl Db {
         check_key(key)?;
         let h = self.inner.keydir.hash(key);
         let shard = self.inner.keydir.shard_of(h).read();
-        let Some(e) = shard.get_hashed(key, h) else {
+        // One bucket of the index, then the record itself: its key confirms the match and
+        // its header gives the length, so the keydir's arena is never touched here.
+        let files = &shard.files;
+        let on_disk = |id, off| files.get(&id).is_some_and(|f| f.holds_key(off, key));
+        let Some((file_id, offset)) = shard.locate(key, h, on_disk) else {
             return Ok(None);
         };
-        let Some(file) = shard.files.get(&e.file_id) else {
+        let Some(file) = files.get(&file_id) else {
             return Err(Error::internal(format!(
-                "keydir points into data file {} which is not open",
-                e.file_id
+                "keydir points into data file {file_id} which is not open"
             )));
         };
-        let deadline = e.has_expiry().then(now_ms);
+        let offset = offset as u64;
+        let header = file.header_at(offset)?;
+        let deadline = (header.expires_at != 0).then(now_ms);
         let read = |rec: crate::record::Record<'_>| match deadline {
             Some(now) if rec.header.expired(now) => None,
             _ => Some(f(rec.value)),
         };
-        let len = e.record_len(key.len());
-        if e.value_len() > LARGE_VALUE {
+        let len = header.record_len();
+        if header.value_len > LARGE_VALUE {
             let file = Arc::clone(file);
             drop(shard);
-            file.read_record(e.offset as u64, len, key, read)
+            file.read_record(offset, len, key, read)
         } else {
-            file.read_record(e.offset as u64, len, key, read)
+            file.read_record(offset, len, key, read)
         }
     }
 

@@ -130,6 +130,14 @@ pub fn decode<'a>(bytes: &'a [u8], mut visit: impl FnMut(&HintEntry<'a>)) -> Res
     walk(body, &mut visit)
 }
 
+/// Visits the entries of a hint file that `decode` has already accepted, without checking
+/// it again.
+pub fn visit_checked<'a>(bytes: &'a [u8], visit: impl FnMut(&HintEntry<'a>)) {
+    if bytes.len() >= MAGIC.len() + TRAILER {
+        let _ = walk(&bytes[MAGIC.len()..bytes.len() - TRAILER], visit);
+    }
+}
+
 fn walk<'a>(mut body: &'a [u8], mut visit: impl FnMut(&HintEntry<'a>)) -> Result<u64, String> {
     let mut n = 0u64;
     while !body.is_empty() {
