@@ -10,8 +10,9 @@
 //! record, and the damaged bytes are counted in the open report and the per-file dead bytes.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 
 use parking_lot::RwLockWriteGuard;
 
@@ -20,7 +21,7 @@ use crate::datafile::{
 };
 use crate::error::{Error, Result};
 use crate::hint::{self, hint_file_name, HINT_SUFFIX};
-use crate::keydir::{Entry, Keydir, Shard};
+use crate::keydir::{Entry, Keydir, Shard, SHARDS};
 use crate::merge::{self, remove_if_present, sync_dir};
 use crate::options::Options;
 use crate::record::{Header, FLAG_TOMBSTONE};
@@ -266,21 +267,21 @@ fn load_hint_bytes(
     }
     keydir.reserve(count as usize);
     let id = df.id();
-    let mut loader = Loader::new(keydir, now_ms);
-    hint::visit_checked(bytes, |e| {
-        let h = Header {
-            crc: 0,
-            seq: e.seq,
-            expires_at: e.expires_at,
-            key_len: e.key.len() as u32,
-            value_len: e.value_len,
-            flags: if e.tombstone { FLAG_TOMBSTONE } else { 0 },
-        };
-        loader.push(id, e.offset as u64, h, e.key);
+    let parallel = bytes.len() >= PARALLEL_LOAD_BYTES;
+    let seq = load_records(keydir, stats, now_ms, parallel, |sink| {
+        hint::visit_checked(bytes, |e| {
+            let h = Header {
+                crc: 0,
+                seq: e.seq,
+                expires_at: e.expires_at,
+                key_len: e.key.len() as u32,
+                value_len: e.value_len,
+                flags: if e.tombstone { FLAG_TOMBSTONE } else { 0 },
+            };
+            sink(id, e.offset as u64, h, e.key);
+        });
     });
-    let (local, seq) = loader.finish();
     *max_seq = (*max_seq).max(seq);
-    stats.absorb(&local);
     true
 }
 
@@ -345,19 +346,15 @@ pub fn load(
             out.report.hint_fallbacks += 1;
         }
         if !hinted {
-            let mut loaded = None;
             let summary = df.scan_with(|bytes| {
-                let mut loader = Loader::new(keydir, now_ms);
-                let summary = scan_bytes(bytes, &mut |off, rec| {
-                    loader.push(id, off, rec.header, rec.key)
+                let parallel = bytes.len() >= PARALLEL_LOAD_BYTES;
+                let mut summary = ScanSummary::default();
+                let seq = load_records(keydir, stats, now_ms, parallel, |sink| {
+                    summary = scan_bytes(bytes, &mut |off, rec| sink(id, off, rec.header, rec.key));
                 });
-                loaded = Some(loader.finish());
+                max_seq = max_seq.max(seq);
                 summary
             })?;
-            if let Some((local, seq)) = loaded {
-                max_seq = max_seq.max(seq);
-                stats.absorb(&local);
-            }
             account_damage(&summary, id, writable, stats, &mut out.report);
             if writable {
                 let len = df.storage().size();
@@ -417,13 +414,97 @@ fn account_damage(
     }
 }
 
+/// Files at least this large are loaded by two threads.
+const PARALLEL_LOAD_BYTES: usize = 1 << 20;
+/// Records handed to the second loading thread at a time.
+const HANDOFF: usize = 4096;
+
+/// A place to put each record read while loading: (file id, offset, header, key).
+type Sink<'s, 'a> = &'s mut dyn FnMut(u32, u64, Header, &'a [u8]);
+
+/// Runs `produce`, which reads one file's records into the sink, and folds those records
+/// into the keydir; returns the highest seq seen. With `parallel`, a second thread loads
+/// the upper half of the shards while this one reads the file and loads the lower half:
+/// loading is bound by cache misses in the keydir, and two cores take twice as many.
+fn load_records<'a>(
+    keydir: &Keydir,
+    stats: &FileTable,
+    now_ms: u64,
+    parallel: bool,
+    produce: impl FnOnce(Sink<'_, 'a>),
+) -> u64 {
+    if !parallel {
+        let mut loader = Loader::new(keydir, 0..SHARDS, now_ms);
+        produce(&mut |file_id, off, header, key| {
+            let hash = keydir.hash(key);
+            loader.push(Pending {
+                hash,
+                file_id,
+                off,
+                header,
+                key,
+            });
+        });
+        let (local, seq) = loader.finish();
+        stats.absorb(&local);
+        return seq;
+    }
+    let half = SHARDS / 2;
+    let (tx, rx) = mpsc::sync_channel::<Vec<Pending<'a>>>(8);
+    let (local, seq, theirs) = std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            let mut loader = Loader::new(keydir, half..SHARDS, now_ms);
+            for batch in rx {
+                for p in batch {
+                    loader.push(p);
+                }
+            }
+            loader.finish()
+        });
+        let mut loader = Loader::new(keydir, 0..half, now_ms);
+        let mut batch = Vec::with_capacity(HANDOFF);
+        produce(&mut |file_id, off, header, key| {
+            let hash = keydir.hash(key);
+            let p = Pending {
+                hash,
+                file_id,
+                off,
+                header,
+                key,
+            };
+            if Keydir::shard_index_of(hash) < half {
+                loader.push(p);
+            } else {
+                batch.push(p);
+                if batch.len() == HANDOFF {
+                    // The worker only stops early by panicking, which join reports below.
+                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(HANDOFF)));
+                }
+            }
+        });
+        let _ = tx.send(batch);
+        drop(tx);
+        let (local, seq) = loader.finish();
+        (local, seq, worker.join())
+    });
+    stats.absorb(&local);
+    match theirs {
+        Ok((their_local, their_seq)) => {
+            stats.absorb(&their_local);
+            seq.max(their_seq)
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
 /// Folds intact records into the keydir, keeping whichever version of a key has the highest
 /// seq and counting the loser's bytes as dead. Opening is bound by the keydir's cache misses
 /// (one random bucket per key), so records go through a short queue: each one's bucket is
 /// prefetched when it enters and it is inserted `AHEAD` records later, by which time the
 /// bucket is in cache and the misses of the records in between have overlapped.
 struct Loader<'k, 'a> {
-    keydir: &'k Keydir,
+    /// Index of the first shard in `shards`.
+    first: usize,
     shards: Vec<RwLockWriteGuard<'k, Shard>>,
     queue: VecDeque<Pending<'a>>,
     stats: LocalStats,
@@ -442,12 +523,12 @@ struct Pending<'a> {
 const AHEAD: usize = 12;
 
 impl<'k, 'a> Loader<'k, 'a> {
-    /// Takes every shard's write lock for the duration (nothing else can see the keydir
-    /// during open).
-    fn new(keydir: &'k Keydir, now_ms: u64) -> Self {
+    /// Takes the write locks of the shards in `range` for the duration (nothing else can see
+    /// the keydir during open).
+    fn new(keydir: &'k Keydir, range: Range<usize>, now_ms: u64) -> Self {
         Loader {
-            keydir,
-            shards: keydir.shards().iter().map(|s| s.write()).collect(),
+            first: range.start,
+            shards: keydir.shards()[range].iter().map(|s| s.write()).collect(),
             queue: VecDeque::with_capacity(AHEAD + 1),
             stats: LocalStats::default(),
             now_ms,
@@ -455,16 +536,9 @@ impl<'k, 'a> Loader<'k, 'a> {
         }
     }
 
-    fn push(&mut self, file_id: u32, off: u64, header: Header, key: &'a [u8]) {
-        let hash = self.keydir.hash(key);
-        self.shards[Keydir::shard_index_of(hash)].prefetch(hash);
-        self.queue.push_back(Pending {
-            hash,
-            file_id,
-            off,
-            header,
-            key,
-        });
+    fn push(&mut self, p: Pending<'a>) {
+        self.shards[Keydir::shard_index_of(p.hash) - self.first].prefetch(p.hash);
+        self.queue.push_back(p);
         if self.queue.len() > AHEAD {
             let p = self.queue.pop_front().expect("queue is not empty");
             self.apply(p);
@@ -497,7 +571,7 @@ impl<'k, 'a> Loader<'k, 'a> {
         } else {
             Entry::new(file_id, off as u32, h.value_len, h.expires_at != 0)
         };
-        let shard = &mut self.shards[Keydir::shard_index_of(hash)];
+        let shard = &mut self.shards[Keydir::shard_index_of(hash) - self.first];
         if let Some(cur) = shard.get_hashed(key, hash) {
             // The keydir keeps no seq: read the current version's from its record header.
             // An unreadable one loses to any intact record.

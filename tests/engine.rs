@@ -556,3 +556,56 @@ fn value_readers_keep_their_version_and_refuse_damaged_values() {
     let err = db.open_value(b"victim").err().unwrap();
     assert_eq!(err.kind(), ErrorKind::Corruption);
 }
+
+/// Files of more than a megabyte are loaded by two threads (each owning half of the
+/// keydir's shards), from a scan and from hint files. Overwrites, deletes and TTLs spread
+/// over both halves and over several files must come back exactly, whichever thread
+/// loads them.
+#[test]
+fn large_files_reload_exactly_through_scans_and_hints() {
+    let dir = TempDir::new("parallel-load");
+    let mut opts = Options::default();
+    opts.set_max_file_size(6 << 20).unwrap();
+    let n = 60_000u32;
+    let key = |i: u32| format!("key-{i:08}").into_bytes();
+    let value =
+        |i: u32, v: u32| format!("{i}-{v}-{}", "x".repeat(60 + (i % 40) as usize)).into_bytes();
+    let expected = |i: u32| -> Option<Vec<u8>> {
+        match i % 7 {
+            0 | 4 => None,          // deleted
+            1 => Some(value(i, 2)), // overwritten
+            _ => Some(value(i, 1)),
+        }
+    };
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    for i in 0..n {
+        db.put(&key(i), &value(i, 1)).unwrap();
+    }
+    for i in 0..n {
+        match i % 7 {
+            0 => db.delete(&key(i)).unwrap(),
+            1 => db.put(&key(i), &value(i, 2)).unwrap(),
+            4 => db.put_ttl(&key(i), b"gone soon", 1).unwrap(),
+            _ => {}
+        }
+    }
+    std::thread::sleep(Duration::from_millis(5));
+    db.close().unwrap();
+    assert!(data_files(dir.path()).len() >= 2);
+
+    let check = |db: &Db| {
+        for i in 0..n {
+            assert_eq!(db.get(&key(i)).unwrap(), expected(i), "key {i}");
+        }
+        let live = (0..n).filter(|&i| expected(i).is_some()).count() as u64;
+        assert_eq!(db.stats().live_keys, live);
+    };
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    check(&db);
+    db.merge().unwrap();
+    check(&db);
+    db.close().unwrap();
+    let db = Db::open(dir.path(), opts).unwrap();
+    check(&db);
+    assert_eq!(db.stats().recovery.hint_fallbacks, 0);
+}
