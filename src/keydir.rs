@@ -267,6 +267,31 @@ impl Shard {
         self.get_hashed(key, self.hash(key))
     }
 
+    /// Whether the key hashed to `h` currently points at `at` (file, offset). A location
+    /// holds one record, so a slot with `h`'s tag and that location is the key's: the
+    /// arena is not read.
+    pub fn points_at(&self, h: u64, at: (u32, u32)) -> bool {
+        self.points_at_pos(h, at).is_some()
+    }
+
+    /// Moves the key hashed to `h` from location `from` to `to` if it still points at
+    /// `from` (same value length and expiry: a copy of the same record). Returns whether
+    /// it did.
+    pub fn relocate(&mut self, h: u64, from: (u32, u32), to: (u32, u32)) -> bool {
+        let Some((b, s)) = self.points_at_pos(h, from) else {
+            return false;
+        };
+        self.buckets[b].files[s] = to.0;
+        self.buckets[b].offsets[s] = to.1;
+        true
+    }
+
+    fn points_at_pos(&self, h: u64, at: (u32, u32)) -> Option<Pos> {
+        self.probe(h, |(b, s)| {
+            (self.buckets[b].files[s], self.buckets[b].offsets[s]) == at
+        })
+    }
+
     /// `get` with the key's hash already computed by `Keydir::hash`.
     pub fn get_hashed(&self, key: &[u8], h: u64) -> Option<Entry> {
         self.find(key, h).map(|p| self.entry_at(p))
@@ -293,7 +318,10 @@ impl Shard {
             .is_some_and(|c| c.len() + size <= c.capacity() && c.len() <= 0xffff);
         if !fits {
             assert!(self.chunks.len() < MAX_CHUNKS, "keydir shard arena is full");
-            self.chunks.push(Vec::with_capacity(CHUNK.max(size)));
+            // Small stores start with small chunks (64 shards of 64 KiB would be 4 MiB).
+            let step = self.chunks.last().map_or(1024, |c| c.capacity() * 2);
+            self.chunks
+                .push(Vec::with_capacity(step.min(CHUNK).max(size)));
         }
         let c = self.chunks.len() - 1;
         let chunk = &mut self.chunks[c];

@@ -25,7 +25,6 @@ use crate::datafile::{data_file_name, DataFile};
 use crate::db::Inner;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hint::{self, hint_file_name, HintEntry, HintWriter};
-use crate::keydir::Entry;
 use crate::options::MergeOptions;
 use crate::record::{Header, FLAG_TOMBSTONE};
 use crate::stats::FileStats;
@@ -257,18 +256,27 @@ fn copy_live(
                 return;
             }
             let h = &rec.header;
-            let current = inner.keydir.shard(rec.key).read().get(rec.key);
-            // A key with a current version has nothing newer to shadow (that version is the
-            // newest); without one, shadow only what a surviving file may still hold.
-            let shadow_needed = h.seq > guard_seq && current.is_none();
+            let hash = inner.keydir.hash(rec.key);
             let result = if h.is_tombstone() {
+                // A key with a current version has nothing newer to shadow (that version is
+                // the newest); without one, shadow only what a surviving file may still hold.
+                let shadow_needed = h.seq > guard_seq
+                    && inner
+                        .keydir
+                        .shard_of(hash)
+                        .read()
+                        .get_hashed(rec.key, hash)
+                        .is_none();
                 if shadow_needed {
-                    out.push(rec.key, &[], h.seq, 0, true)
+                    out.push(rec.key, &[], h.seq, 0, true, None)
                 } else {
                     Ok(())
                 }
             } else {
-                let live = current.is_some_and(|e| e.file_id == id && e.offset as u64 == off);
+                // Live = the keydir points at this very record (found from the buckets
+                // alone: a location names one record, so no key comparison is needed).
+                let here = (id, off as u32);
+                let live = inner.keydir.shard_of(hash).read().points_at(hash, here);
                 if live {
                     out.live_found += h.record_len();
                 }
@@ -277,12 +285,12 @@ fn copy_live(
                 } else if h.expired(now_ms) {
                     expired.push((rec.key.into(), id, off as u32));
                     if h.seq > guard_seq {
-                        out.push(rec.key, &[], h.seq, 0, true)
+                        out.push(rec.key, &[], h.seq, 0, true, None)
                     } else {
                         Ok(())
                     }
                 } else {
-                    out.push(rec.key, rec.value, h.seq, h.expires_at, false)
+                    out.push(rec.key, rec.value, h.seq, h.expires_at, false, Some(here))
                 }
             };
             if let Err(e) = result {
@@ -326,9 +334,13 @@ fn install(
             .open_read(&hint_path)
             .map_err(|e| Error::io(format!("reopening {}", hint_path.display()), e))?;
         let mut bad = None;
+        let mut sources = o.sources.iter();
         hint_file
             .read_with(0, hint_file.size() as usize, &mut |bytes| {
-                let swapped = hint::decode(bytes, |e| swap_entry(inner, inputs, id, e));
+                let swapped = hint::decode(bytes, |e| {
+                    let source = sources.next().copied().unwrap_or(NO_SOURCE);
+                    swap_entry(inner, id, e, source)
+                });
                 if let Err(why) = swapped {
                     bad = Some(why);
                 }
@@ -385,25 +397,23 @@ fn drop_entries_into(inner: &Inner, files: &[u32]) {
     }
 }
 
-/// Points `e`'s key at its copy in output `out_id` if the keydir still holds the version
-/// that was copied; otherwise the copy is dead on arrival.
-fn swap_entry(inner: &Inner, inputs: &[u32], out_id: u32, e: &HintEntry<'_>) {
+/// Points `e`'s key at its copy in output `out_id` if the keydir still points at the record
+/// it was copied from (`source`); otherwise the copy is dead on arrival. The check and the
+/// update touch only the key's bucket, so the write lock is held for one cache miss.
+fn swap_entry(inner: &Inner, out_id: u32, e: &HintEntry<'_>, source: (u32, u32)) {
     let len = e.record_len();
     inner.files.add_record(out_id, len, e.seq);
     if e.tombstone {
         inner.files.add_dead(out_id, len);
         return;
     }
-    let mut shard = inner.keydir.shard(e.key).write();
-    // Inputs are sealed: a key still pointing into one still holds the copied version.
-    let still_copied = shard
-        .get(e.key)
-        .is_some_and(|cur| inputs.contains(&cur.file_id));
-    if still_copied {
-        let entry = Entry::new(out_id, e.offset, e.value_len, e.expires_at != 0);
-        shard.insert(e.key, entry);
-    } else {
-        drop(shard);
+    let hash = inner.keydir.hash(e.key);
+    let moved = inner
+        .keydir
+        .shard_of(hash)
+        .write()
+        .relocate(hash, source, (out_id, e.offset));
+    if !moved {
         inner.files.add_dead(out_id, len);
     }
 }
@@ -480,7 +490,12 @@ struct Output {
     data: Box<dyn StorageFile>,
     size: u64,
     records: u64,
+    /// For each record, in hint order: the (file, offset) it was copied from.
+    sources: Vec<(u32, u32)>,
 }
+
+/// The source of an output record that was not copied from a live record (a tombstone).
+const NO_SOURCE: (u32, u32) = (u32::MAX, u32::MAX);
 
 struct OpenOutput {
     id: u32,
@@ -488,6 +503,7 @@ struct OpenOutput {
     hint: HintWriter,
     off: u64,
     records: u64,
+    sources: Vec<(u32, u32)>,
 }
 
 /// The output files of one merge, written under their `.merging` names.
@@ -528,6 +544,7 @@ impl<'a> Outputs<'a> {
         seq: u64,
         expires_at: u64,
         tomb: bool,
+        source: Option<(u32, u32)>,
     ) -> Result<()> {
         let len = (crate::record::HEADER_LEN + key.len() + value.len()) as u64;
         let max = self.inner.opts.max_file_size;
@@ -559,6 +576,7 @@ impl<'a> Outputs<'a> {
         cur.hint
             .add(&entry)
             .map_err(|e| Error::io(format!("writing hint for {name}"), e))?;
+        cur.sources.push(source.unwrap_or(NO_SOURCE));
         cur.off += len;
         cur.records += 1;
         self.records += 1;
@@ -584,6 +602,7 @@ impl<'a> Outputs<'a> {
             hint: HintWriter::new(hint),
             off: 0,
             records: 0,
+            sources: Vec::new(),
         });
         Ok(())
     }
@@ -606,6 +625,7 @@ impl<'a> Outputs<'a> {
             data: cur.data,
             size: cur.off,
             records: cur.records,
+            sources: cur.sources,
         });
         Ok(())
     }
