@@ -218,14 +218,15 @@ impl Shard {
     }
 
     /// Walks `h`'s probe chain, calling `hit` on every slot whose tag matches until it
-    /// returns true. The chain ends at the first bucket that nothing overflowed past.
+    /// returns true. The chain ends at the first bucket that nothing overflowed past, or
+    /// after one lap: in a small table, overflow counts can be non-zero all the way round.
     fn probe(&self, h: u64, mut hit: impl FnMut(Pos) -> bool) -> Option<Pos> {
         if self.buckets.is_empty() {
             return None;
         }
         let tag = tag_of(h);
         let mut b = home(tag, self.buckets.len());
-        loop {
+        for _ in 0..self.buckets.len() {
             let bucket = &self.buckets[b];
             for s in 0..SLOTS {
                 if bucket.tags[s] == tag && hit((b, s)) {
@@ -237,6 +238,7 @@ impl Shard {
             }
             b = self.next(b);
         }
+        None
     }
 
     /// The slot holding `key`, if any (keys compared in the arena).
@@ -794,6 +796,39 @@ mod tests {
         shard.insert_hashed(b"key", h, Entry::new(3, 64, 10, false));
         // The disk says the record is not "key"'s (damaged): the arena confirms the key.
         assert_eq!(shard.locate(b"key", h, |_, _| false), Some((3, 64)));
+    }
+
+    /// Two buckets, each with a count of entries that overflowed past it, neither full:
+    /// a lookup of a missing key must stop after one lap instead of circling forever.
+    #[test]
+    fn lookups_in_a_small_table_stop_after_one_lap() {
+        let mut shard = Shard::default();
+        // Tags whose home is bucket 0 (low) and bucket 1 (high) of a 2-bucket table.
+        let (low, high) = (1u64, u32::MAX as u64);
+        let l = |i: u32| format!("low{i}").into_bytes();
+        let h = |i: u32| format!("high{i}").into_bytes();
+        let e = Entry::new(1, 0, 1, false);
+        for i in 0..5 {
+            shard.insert_hashed(&l(i), low, e); // the fifth overflows into bucket 1
+        }
+        shard.insert_hashed(&h(0), high, e);
+        shard.insert_hashed(&h(1), high, e);
+        shard.remove_hashed(&l(0), low);
+        shard.remove_hashed(&l(1), low);
+        shard.insert_hashed(&h(2), high, e);
+        shard.insert_hashed(&h(3), high, e); // overflows into bucket 0
+        shard.remove_hashed(&h(0), high);
+        assert_eq!(shard.buckets.len(), 2);
+        assert_eq!(shard.overflow, [1, 1]);
+        assert!(shard.buckets.iter().all(|b| b.tags.contains(&0)));
+        assert_eq!(shard.get_hashed(b"missing", low), None);
+        assert_eq!(shard.get_hashed(b"missing", high), None);
+        for i in 2..5 {
+            assert_eq!(shard.get_hashed(&l(i), low), Some(e));
+        }
+        for i in 1..4 {
+            assert_eq!(shard.get_hashed(&h(i), high), Some(e));
+        }
     }
 
     #[test]

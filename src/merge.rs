@@ -501,9 +501,35 @@ struct OpenOutput {
     id: u32,
     data: Box<dyn StorageFile>,
     hint: HintWriter,
+    /// End of the records pushed so far (written or buffered).
     off: u64,
+    /// Records not yet written, which start at `written`.
+    buf: Vec<u8>,
+    written: u64,
     records: u64,
     sources: Vec<(u32, u32)>,
+}
+
+/// Output records are written a megabyte at a time.
+const WRITE_BUF: usize = 1 << 20;
+
+impl OpenOutput {
+    fn flush(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.data
+            .write_at(self.written, &[&self.buf])
+            .map_err(|e| {
+                Error::io(
+                    format!("writing merge output {}", data_file_name(self.id)),
+                    e,
+                )
+            })?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
 }
 
 /// The output files of one merge, written under their `.merging` names.
@@ -561,10 +587,20 @@ impl<'a> Outputs<'a> {
         let cur = self.cur.as_mut().expect("output open");
         let flags = if tomb { FLAG_TOMBSTONE } else { 0 };
         let header = Header::for_record(seq, expires_at, flags, key, value).encode();
-        let name = data_file_name(cur.id);
-        cur.data
-            .write_at(cur.off, &[&header, key, value])
-            .map_err(|e| Error::io(format!("writing merge output {name}"), e))?;
+        if cur.buf.len() + len as usize > WRITE_BUF && !cur.buf.is_empty() {
+            cur.flush()?;
+        }
+        if len as usize > WRITE_BUF {
+            let name = data_file_name(cur.id);
+            cur.data
+                .write_at(cur.off, &[&header, key, value])
+                .map_err(|e| Error::io(format!("writing merge output {name}"), e))?;
+            cur.written = cur.off + len;
+        } else {
+            cur.buf.extend_from_slice(&header);
+            cur.buf.extend_from_slice(key);
+            cur.buf.extend_from_slice(value);
+        }
         let entry = HintEntry {
             seq,
             expires_at,
@@ -575,7 +611,7 @@ impl<'a> Outputs<'a> {
         };
         cur.hint
             .add(&entry)
-            .map_err(|e| Error::io(format!("writing hint for {name}"), e))?;
+            .map_err(|e| Error::io(format!("writing hint for {}", data_file_name(cur.id)), e))?;
         cur.sources.push(source.unwrap_or(NO_SOURCE));
         cur.off += len;
         cur.records += 1;
@@ -592,6 +628,7 @@ impl<'a> Outputs<'a> {
         let data = storage
             .open_write(&data_path, reserve)
             .map_err(|e| Error::io(format!("creating {}", data_path.display()), e))?;
+        data.expect_bulk_writes();
         let hint_path = self.path(hint_file_name(id));
         let hint = storage
             .open_write(&hint_path, 0)
@@ -601,6 +638,8 @@ impl<'a> Outputs<'a> {
             data,
             hint: HintWriter::new(hint),
             off: 0,
+            buf: Vec::with_capacity(WRITE_BUF),
+            written: 0,
             records: 0,
             sources: Vec::new(),
         });
@@ -609,9 +648,10 @@ impl<'a> Outputs<'a> {
 
     /// Trims and syncs the current output and its hint file.
     fn seal(&mut self) -> Result<()> {
-        let Some(cur) = self.cur.take() else {
+        let Some(mut cur) = self.cur.take() else {
             return Ok(());
         };
+        cur.flush()?;
         let name = data_file_name(cur.id);
         cur.data
             .set_len(cur.off)

@@ -60,6 +60,10 @@ pub trait StorageFile: Send + Sync {
     /// A hint that this file will be synced often: a backend may then allocate space ahead
     /// in a way that makes each sync cheaper (at the cost of more bytes written once).
     fn expect_frequent_syncs(&self) {}
+    /// A hint that this file is written front to back in large pieces and synced once at
+    /// the end (merge outputs): a backend may then write it with plain writes rather than
+    /// through a map.
+    fn expect_bulk_writes(&self) {}
 }
 
 /// The real file system.
@@ -393,6 +397,14 @@ impl StorageFile for OsFile {
     fn sync(&self) -> io::Result<()> {
         // fdatasync also writes back pages dirtied through the shared map.
         self.file.sync_data()
+    }
+
+    fn expect_bulk_writes(&self) {
+        // Syncing a file written through a shared map write-protects every mapped page
+        // again, which interrupts every core running this process (TLB shootdowns): gets
+        // on other threads stalled for the whole fsync at the end of a merge. Large plain
+        // writes cost one syscall per megabyte and leave nothing mapped to clean.
+        self.pwrite_only.store(true, Ordering::Relaxed);
     }
 
     fn expect_frequent_syncs(&self) {
