@@ -114,16 +114,18 @@ impl DataFile {
         }
     }
 
-    /// Whether the record at `offset` names `key` (length and bytes; the CRC is not checked
-    /// here). Lets a lookup confirm a hash-tag match with the record it reads next anyway.
-    pub fn holds_key(&self, offset: u32, key: &[u8]) -> bool {
-        let mut same = false;
+    /// The header of the record at `offset` if that record names `key` (a plausible header
+    /// and the same key bytes; the CRC is checked by the read that follows). Lets a lookup
+    /// confirm a hash-tag match with the record it reads next anyway.
+    pub fn keyed_header(&self, offset: u32, key: &[u8]) -> Option<Header> {
+        let mut header = None;
         let _ = self
             .file
             .read_with(offset as u64, HEADER_LEN + key.len(), &mut |b| {
-                same = b[20..24] == (key.len() as u32).to_le_bytes() && &b[HEADER_LEN..] == key;
+                header = Header::decode(b)
+                    .filter(|h| h.key_len as usize == key.len() && &b[HEADER_LEN..] == key);
             });
-        same
+        header
     }
 
     /// The plausible header at `offset`, or a corruption error naming the file.

@@ -294,17 +294,29 @@ impl Db {
         // One bucket of the index, then the record itself: its key confirms the match and
         // its header gives the length, so the keydir's arena is never touched here.
         let files = &shard.files;
-        let on_disk = |id, off| files.get(&id).is_some_and(|f| f.holds_key(off, key));
+        let mut hit = None;
+        let on_disk = |id, off| {
+            let file = files.get(&id);
+            hit = file.and_then(|f| Some((f, f.keyed_header(off, key)?)));
+            hit.is_some()
+        };
         let Some((file_id, offset)) = shard.locate(key, h, on_disk) else {
             return Ok(None);
         };
-        let Some(file) = files.get(&file_id) else {
-            return Err(Error::internal(format!(
-                "keydir points into data file {file_id} which is not open"
-            )));
+        let (file, header) = match hit {
+            Some(found) => found,
+            // The arena says the record there is this key's, the record disagrees: damage,
+            // which `header_at` or `read_record` reports.
+            None => {
+                let Some(file) = files.get(&file_id) else {
+                    return Err(Error::internal(format!(
+                        "keydir points into data file {file_id} which is not open"
+                    )));
+                };
+                (file, file.header_at(offset as u64)?)
+            }
         };
         let offset = offset as u64;
-        let header = file.header_at(offset)?;
         let deadline = (header.expires_at != 0).then(now_ms);
         let read = |rec: crate::record::Record<'_>| match deadline {
             Some(now) if rec.header.expired(now) => None,

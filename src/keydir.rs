@@ -256,7 +256,7 @@ impl Shard {
         &self,
         key: &[u8],
         h: u64,
-        on_disk: impl Fn(u32, u32) -> bool,
+        mut on_disk: impl FnMut(u32, u32) -> bool,
     ) -> Option<(u32, u32)> {
         let (b, s) = self.probe(h, |(b, s)| {
             let bucket = &self.buckets[b];
