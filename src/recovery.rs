@@ -227,9 +227,7 @@ fn load_hint(
     storage: &dyn Storage,
     hint: &Path,
     df: &DataFile,
-    keydir: &Keydir,
-    stats: &FileTable,
-    now_ms: u64,
+    to: Target<'_>,
     max_seq: &mut u64,
 ) -> bool {
     let Ok(file) = storage.open_read(hint) else {
@@ -239,19 +237,12 @@ fn load_hint(
     // Decoded straight from the file's mapping: copying 30+ bytes per key out first cost
     // more than the decoding.
     let _ = file.read_with(0, file.size() as usize, &mut |bytes| {
-        loaded = load_hint_bytes(bytes, df, keydir, stats, now_ms, max_seq);
+        loaded = load_hint_bytes(bytes, df, to, max_seq);
     });
     loaded
 }
 
-fn load_hint_bytes(
-    bytes: &[u8],
-    df: &DataFile,
-    keydir: &Keydir,
-    stats: &FileTable,
-    now_ms: u64,
-    max_seq: &mut u64,
-) -> bool {
+fn load_hint_bytes(bytes: &[u8], df: &DataFile, to: Target<'_>, max_seq: &mut u64) -> bool {
     let size = df.storage().size();
     let mut covered = 0u64;
     let mut fits = true;
@@ -265,10 +256,10 @@ fn load_hint_bytes(
     if covered != size || !fits {
         return false;
     }
-    keydir.reserve(count as usize);
+    to.keydir.reserve(count as usize);
     let id = df.id();
     let parallel = bytes.len() >= PARALLEL_LOAD_BYTES;
-    let seq = load_records(keydir, stats, now_ms, parallel, |sink| {
+    let seq = load_records(to, parallel, |sink| {
         hint::visit_checked(bytes, |e| {
             let h = Header {
                 crc: 0,
@@ -319,6 +310,11 @@ pub fn load(
         report: RecoveryReport::default(),
     };
     let mut max_seq = 0u64;
+    let to = Target {
+        keydir,
+        stats,
+        now_ms,
+    };
     let count = sources.len();
     for (i, src) in sources.into_iter().enumerate() {
         let id = src.id;
@@ -341,7 +337,7 @@ pub fn load(
         let hinted = src
             .hint
             .as_deref()
-            .is_some_and(|h| load_hint(&**storage, h, &df, keydir, stats, now_ms, &mut max_seq));
+            .is_some_and(|h| load_hint(&**storage, h, &df, to, &mut max_seq));
         if src.hint.is_some() && !hinted {
             out.report.hint_fallbacks += 1;
         }
@@ -349,7 +345,7 @@ pub fn load(
             let summary = df.scan_with(|bytes| {
                 let parallel = bytes.len() >= PARALLEL_LOAD_BYTES;
                 let mut summary = ScanSummary::default();
-                let seq = load_records(keydir, stats, now_ms, parallel, |sink| {
+                let seq = load_records(to, parallel, |sink| {
                     summary = scan_bytes(bytes, &mut |off, rec| sink(id, off, rec.header, rec.key));
                 });
                 max_seq = max_seq.max(seq);
@@ -414,6 +410,15 @@ fn account_damage(
     }
 }
 
+/// Where loaded records go: the keydir, the per-file counters, and the clock that decides
+/// which records have expired.
+#[derive(Clone, Copy)]
+struct Target<'k> {
+    keydir: &'k Keydir,
+    stats: &'k FileTable,
+    now_ms: u64,
+}
+
 /// Files at least this large are loaded by two threads.
 const PARALLEL_LOAD_BYTES: usize = 1 << 20;
 /// Records handed to the second loading thread at a time.
@@ -426,24 +431,23 @@ type Sink<'s, 'a> = &'s mut dyn FnMut(u32, u64, Header, &'a [u8]);
 /// into the keydir; returns the highest seq seen. With `parallel`, a second thread loads
 /// the upper half of the shards while this one reads the file and loads the lower half:
 /// loading is bound by cache misses in the keydir, and two cores take twice as many.
-fn load_records<'a>(
-    keydir: &Keydir,
-    stats: &FileTable,
-    now_ms: u64,
-    parallel: bool,
-    produce: impl FnOnce(Sink<'_, 'a>),
-) -> u64 {
+fn load_records<'a>(to: Target<'_>, parallel: bool, produce: impl FnOnce(Sink<'_, 'a>)) -> u64 {
+    let Target {
+        keydir,
+        stats,
+        now_ms,
+    } = to;
+    let pending = |file_id, off, header, key: &'a [u8]| Pending {
+        hash: keydir.hash(key),
+        file_id,
+        off,
+        header,
+        key,
+    };
     if !parallel {
         let mut loader = Loader::new(keydir, 0..SHARDS, now_ms);
         produce(&mut |file_id, off, header, key| {
-            let hash = keydir.hash(key);
-            loader.push(Pending {
-                hash,
-                file_id,
-                off,
-                header,
-                key,
-            });
+            loader.push(pending(file_id, off, header, key));
         });
         let (local, seq) = loader.finish();
         stats.absorb(&local);
@@ -464,15 +468,8 @@ fn load_records<'a>(
         let mut loader = Loader::new(keydir, 0..half, now_ms);
         let mut batch = Vec::with_capacity(HANDOFF);
         produce(&mut |file_id, off, header, key| {
-            let hash = keydir.hash(key);
-            let p = Pending {
-                hash,
-                file_id,
-                off,
-                header,
-                key,
-            };
-            if Keydir::shard_index_of(hash) < half {
+            let p = pending(file_id, off, header, key);
+            if Keydir::shard_index_of(p.hash) < half {
                 loader.push(p);
             } else {
                 batch.push(p);
