@@ -61,6 +61,11 @@ pub const METAS: &[Meta] = &[
     m("fillrandom", "fillrandom (no sync)", Unit::OpsPerSec),
     m("readrandom_1t", "readrandom, 1 thread", Unit::OpsPerSec),
     m("readrandom_2t", "readrandom, 2 threads", Unit::OpsPerSec),
+    m(
+        "readrandom_1t_into",
+        "readrandom, 1 thread, into caller's buffer",
+        Unit::OpsPerSec,
+    ),
     m("readmissing", "readmissing", Unit::OpsPerSec),
     m("overwrite", "overwrite (no sync)", Unit::OpsPerSec),
     m("fillsync_1w", "fillsync, 1 writer", Unit::OpsPerSec),
@@ -409,6 +414,13 @@ pub fn targets(res: &Results, aggs: &[Agg]) -> Vec<Target> {
         agg("readrandom_1t").and_then(|a| a.vs_lmdb),
         2.0,
         String::new(),
+    ));
+    t.push(ge(
+        "readrandom, 1 thread, vs LMDB, value into the caller's buffer",
+        agg("readrandom_1t_into").and_then(|a| a.vs_lmdb),
+        2.0,
+        "libbitcask bc_get_into (no malloc per get), LMDB's value copied into the same kind of buffer"
+            .into(),
     ));
     // Two reader threads can only show 2-core scaling if they got two cores: when the
     // machine's other load left them less (CPU time / wall time), the figure says nothing

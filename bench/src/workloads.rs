@@ -119,6 +119,7 @@ fn read_random(
     n: u64,
     threads: u64,
     seed: u64,
+    into: bool,
 ) -> (Duration, Lat, Duration) {
     let t0 = Instant::now();
     let mut all = Lat::default();
@@ -128,10 +129,19 @@ fn read_random(
             .map(|t| {
                 sc.spawn(move || {
                     let mut rng = Rng::new(seed * 1000 + t);
+                    let mut buf = Vec::with_capacity(VALUE_LEN);
                     let c0 = thread_cpu();
                     let lat = timed_loop(ops, SAMPLE_EVERY, |_| {
                         let k = Keys::PRESENT.key(rng.below(n));
-                        let found = s.get(&k, &mut |v| check_value(name, &k, v));
+                        let found = if into {
+                            let found = s.get_into(&k, &mut buf);
+                            if found {
+                                check_value(name, &k, &buf);
+                            }
+                            found
+                        } else {
+                            s.get(&k, &mut |v| check_value(name, &k, v))
+                        };
                         if !found {
                             panic!("{name}: present key {} reads as missing", hex(&k));
                         }
@@ -253,11 +263,16 @@ pub fn run_main(cfg: &Config, kind: Kind, run: usize, vals: &Values) -> Vec<Fig>
     }
 
     // readrandom, hot cache: a short untimed warm-up, then 1 and 2 threads.
-    read_random(&*s, name, n.min(100_000), n, 1, 99 + run as u64);
-    let r = read_random(&*s, name, n, n, 1, 1 + run as u64);
+    read_random(&*s, name, n.min(100_000), n, 1, 99 + run as u64, false);
+    let r = read_random(&*s, name, n, n, 1, 1 + run as u64, false);
     push(cfg, &mut figs, read_fig("readrandom_1t", kind, n, r));
-    let r = read_random(&*s, name, n, n, 2, 2 + run as u64);
+    let r = read_random(&*s, name, n, n, 2, 2 + run as u64, false);
     push(cfg, &mut figs, read_fig("readrandom_2t", kind, 2 * n, r));
+    // The same 1-thread reads with the value copied into a buffer the caller reuses
+    // (libbitcask: bc_get_into, no malloc/free per get; the peers copy out of their
+    // zero-copy get into the same kind of buffer).
+    let r = read_random(&*s, name, n, n, 1, 3 + run as u64, true);
+    push(cfg, &mut figs, read_fig("readrandom_1t_into", kind, n, r));
 
     // readmissing: N gets of keys never written.
     let (d, lat) = timed_loop(n, SAMPLE_EVERY, |i| {
