@@ -288,6 +288,16 @@ impl Db {
 
     /// Looks `key` up and hands its value to `f`; `Ok(None)` when the key has no live value.
     pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        self.get_with_expiry(key, |value, _| f(value))
+    }
+
+    /// `get_with`, also handing `f` the value's expiry time (unix ms; 0 = never), which a
+    /// dump needs to carry TTLs over.
+    pub fn get_with_expiry<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(&[u8], u64) -> R,
+    ) -> Result<Option<R>> {
         check_key(key)?;
         let h = self.inner.keydir.hash(key);
         let shard = self.inner.keydir.shard_of(h).read();
@@ -320,7 +330,7 @@ impl Db {
         let deadline = (header.expires_at != 0).then(now_ms);
         let read = |rec: crate::record::Record<'_>| match deadline {
             Some(now) if rec.header.expired(now) => None,
-            _ => Some(f(rec.value)),
+            _ => Some(f(rec.value, rec.header.expires_at)),
         };
         let len = header.record_len();
         if header.value_len > LARGE_VALUE {

@@ -274,7 +274,7 @@ pub fn dump(dir: &Path, p: &Parsed) -> CliResult {
     let mut line = Vec::new();
     for k in &keys {
         line.clear();
-        let found = db.get_with(k, |v| match format {
+        let found = db.get_with_expiry(k, |v, expires_at| match format {
             Format::Text => {
                 codec::escape_into(k, &mut line);
                 line.push(b'\t');
@@ -286,6 +286,9 @@ pub fn dump(dir: &Path, p: &Parsed) -> CliResult {
                 json_field("key", k, force_b64, &mut line);
                 line.push(b',');
                 json_field("value", v, force_b64, &mut line);
+                if expires_at != 0 {
+                    line.extend_from_slice(format!(",\"expires_at\":{expires_at}").as_bytes());
+                }
                 line.extend_from_slice(b"}\n");
             }
         });

@@ -144,14 +144,16 @@ Formats:
                   any other byte), so lines never contain a raw tab or newline
   json            JSON lines, one object per key: {\"key\":\"...\",\"value\":\"...\"}.
                   A key or value that is valid UTF-8 is a JSON string; any other
-                  is base64 (RFC 4648, padded) in \"key_base64\" / \"value_base64\"
+                  is base64 (RFC 4648, padded) in \"key_base64\" / \"value_base64\".
+                  A key with a TTL also has \"expires_at\": its expiry time in unix
+                  milliseconds, which `load` restores
 
 Options:
   -f, --format F   text or json
       --base64     json: write every key and value as base64
 
-Expiry times are not part of the dump: a key with a TTL is dumped with its value
-while it is live, and loaded without a TTL.
+Expiry times are kept by the json format only: in the text format a key with a
+TTL is dumped with its value while it is live, and loaded without a TTL.
 
 Exit status: 0 dumped; 2 usage error or failure. A value that cannot be read
 (a damaged record) is reported on stderr with its key and left out; the rest is

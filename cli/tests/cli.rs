@@ -691,3 +691,33 @@ fn broken_pipe_is_not_an_error() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn json_dumps_carry_expiry_times_and_load_restores_them() {
+    let t = TempDir::new();
+    let (src, dst) = (t.db(), t.0.join("copy"));
+    let far = 4_102_444_800_000u64; // 2100-01-01, in ms
+    {
+        let db = Db::open(&src, Options::default()).unwrap();
+        db.put_expiring(b"lasting", b"x", far).unwrap();
+        db.put(b"forever", b"y").unwrap();
+        db.close().unwrap();
+    }
+    let dump = expect(bc(&src, &["dump", "--format", "json"]), 0).stdout;
+    let text = String::from_utf8(dump.clone()).unwrap();
+    assert!(
+        text.contains(&format!(
+            "{{\"key\":\"lasting\",\"value\":\"x\",\"expires_at\":{far}}}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("{\"key\":\"forever\",\"value\":\"y\"}\n"),
+        "{text}"
+    );
+    expect(bc_in(&dst, &["load", "--format", "json"], &dump), 0);
+    let db = Db::open(&dst, Options::default()).unwrap();
+    let expiry = |k: &[u8]| db.get_with_expiry(k, |_, e| e).unwrap();
+    assert_eq!(expiry(b"lasting"), Some(far));
+    assert_eq!(expiry(b"forever"), Some(0));
+}
