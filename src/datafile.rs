@@ -104,7 +104,18 @@ impl DataFile {
                 }
                 _ => {}
             })
-            .map_err(|e| Error::io(format!("reading {} at offset {offset}", self.name), e))?;
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    // The length came from a record header (the read path takes it from the
+                    // record itself): one that runs past the end of the file is damage.
+                    Error::corruption(format!(
+                        "record at offset {offset} of {} runs past the end of the file",
+                        self.name
+                    ))
+                } else {
+                    Error::io(format!("reading {} at offset {offset}", self.name), e)
+                }
+            })?;
         match out {
             Some(r) if intact => Ok(r),
             _ => Err(Error::corruption(format!(
