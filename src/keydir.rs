@@ -22,7 +22,8 @@ const HAS_EXPIRY: u32 = 1 << 31;
 /// File id of a placeholder that remembers a delete while files are being loaded.
 const DEAD_FILE: u32 = u32::MAX;
 
-/// Where a key's live record is: 12 bytes. The record's seq is not kept in RAM: it is in
+/// Where a key's live record is: the file and offset live in the key's slot, the value length
+/// (with the expiry flag) in its arena record. The record's seq is not kept in RAM: it is in
 /// the record header on disk, and only recovery needs it (see `Shard::seq_of`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
@@ -670,8 +671,8 @@ impl Keydir {
 mod tests {
     use super::*;
 
-    /// The shard against a HashMap model through inserts, overwrites, removes (backward
-    /// shift), growth and arena compaction.
+    /// The shard against a HashMap model through inserts, overwrites, removes (overflow
+    /// counts undone), growth and arena compaction.
     #[test]
     fn shard_matches_a_map_model() {
         let mut shard = Shard::default();
@@ -741,8 +742,8 @@ mod tests {
     }
 
     /// Keys forced onto a few hash values: every probe meets tag collisions, chains run
-    /// over many full buckets and wrap around the table's end, and backward shifts move
-    /// entries across them. `locate` must still find each key's own location, trusting
+    /// over many full buckets and wrap around the table's end, and removals must undo the
+    /// overflow counts exactly. `locate` must still find each key's own location, trusting
     /// the (simulated) disk first and the arena when the disk says no.
     #[test]
     fn colliding_tags_and_long_chains_keep_every_key_findable() {
