@@ -142,9 +142,18 @@ impl DataFile {
     /// The plausible header at `offset`, or a corruption error naming the file.
     pub fn header_at(&self, offset: u64) -> Result<Header> {
         let mut header = None;
-        let _ = self.file.read_with(offset, HEADER_LEN, &mut |b| {
+        let read = self.file.read_with(offset, HEADER_LEN, &mut |b| {
             header = Header::decode(b);
         });
+        match read {
+            Err(e) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
+                return Err(Error::io(
+                    format!("reading {} at offset {offset}", self.name),
+                    e,
+                ));
+            }
+            _ => {}
+        }
         header.ok_or_else(|| {
             Error::corruption(format!(
                 "record at offset {offset} of {} has a damaged header",
