@@ -163,6 +163,36 @@ fn record_size(key_len: usize) -> usize {
     ARENA_HDR + key_len
 }
 
+/// The arena record that reference `r` (chunk << 16 | offset) names in `chunks`.
+fn arena_record(chunks: &[Vec<u8>], r: u32) -> &[u8] {
+    let (c, o) = ((r >> 16) as usize, (r & 0xffff) as usize);
+    let chunk = &chunks[c];
+    let klen = u16::from_le_bytes([chunk[o + 4], chunk[o + 5]]) as usize + 1;
+    &chunk[o..o + record_size(klen)]
+}
+
+/// Appends a record made of `parts` to the arena `chunks` and returns its reference. A
+/// record never straddles chunks; a full last chunk is followed by a new one, twice as large
+/// up to `CHUNK` (small stores start small: 64 shards of 64 KiB would be 4 MiB).
+fn push_record(chunks: &mut Vec<Vec<u8>>, parts: &[&[u8]]) -> u32 {
+    let size: usize = parts.iter().map(|p| p.len()).sum();
+    let fits = chunks
+        .last()
+        .is_some_and(|c| c.len() + size <= c.capacity() && c.len() <= 0xffff);
+    if !fits {
+        assert!(chunks.len() < MAX_CHUNKS, "keydir shard arena is full");
+        let step = chunks.last().map_or(1024, |c| c.capacity() * 2);
+        chunks.push(Vec::with_capacity(step.min(CHUNK).max(size)));
+    }
+    let c = chunks.len() - 1;
+    let chunk = &mut chunks[c];
+    let o = chunk.len();
+    for part in parts {
+        chunk.extend_from_slice(part);
+    }
+    ((c as u32) << 16) | o as u32
+}
+
 fn tag_of(h: u64) -> u32 {
     (h as u32).max(1)
 }
@@ -182,10 +212,7 @@ impl Shard {
     }
 
     fn record(&self, r: u32) -> &[u8] {
-        let (c, o) = ((r >> 16) as usize, (r & 0xffff) as usize);
-        let chunk = &self.chunks[c];
-        let klen = u16::from_le_bytes([chunk[o + 4], chunk[o + 5]]) as usize + 1;
-        &chunk[o..o + record_size(klen)]
+        arena_record(&self.chunks, r)
     }
 
     fn key_of(&self, r: u32) -> &[u8] {
@@ -314,26 +341,9 @@ impl Shard {
 
     /// Appends a record to the arena and returns its reference.
     fn alloc(&mut self, key: &[u8], len_flags: u32) -> u32 {
-        let size = record_size(key.len());
-        let fits = self
-            .chunks
-            .last()
-            .is_some_and(|c| c.len() + size <= c.capacity() && c.len() <= 0xffff);
-        if !fits {
-            assert!(self.chunks.len() < MAX_CHUNKS, "keydir shard arena is full");
-            // Small stores start with small chunks (64 shards of 64 KiB would be 4 MiB).
-            let step = self.chunks.last().map_or(1024, |c| c.capacity() * 2);
-            self.chunks
-                .push(Vec::with_capacity(step.min(CHUNK).max(size)));
-        }
-        let c = self.chunks.len() - 1;
-        let chunk = &mut self.chunks[c];
-        let o = chunk.len();
-        chunk.extend_from_slice(&len_flags.to_le_bytes());
-        chunk.extend_from_slice(&((key.len() - 1) as u16).to_le_bytes());
-        chunk.extend_from_slice(key);
-        self.live_bytes += size;
-        ((c as u32) << 16) | o as u32
+        self.live_bytes += record_size(key.len());
+        let klen = ((key.len() - 1) as u16).to_le_bytes();
+        push_record(&mut self.chunks, &[&len_flags.to_le_bytes(), &klen, key])
     }
 
     /// Inserts or replaces `key`'s entry, returning the old one.
@@ -443,20 +453,8 @@ impl Shard {
                 if self.buckets[b].tags[s] == 0 {
                     continue;
                 }
-                let r = self.buckets[b].refs[s];
-                let (c, o) = ((r >> 16) as usize, (r & 0xffff) as usize);
-                let klen = u16::from_le_bytes([old[c][o + 4], old[c][o + 5]]) as usize + 1;
-                let rec = &old[c][o..o + record_size(klen)];
-                let fits = chunks
-                    .last()
-                    .is_some_and(|ch| ch.len() + rec.len() <= ch.capacity() && ch.len() <= 0xffff);
-                if !fits {
-                    chunks.push(Vec::with_capacity(CHUNK.max(rec.len())));
-                }
-                let n = chunks.len() - 1;
-                let at = chunks[n].len();
-                chunks[n].extend_from_slice(rec);
-                self.buckets[b].refs[s] = (n as u32) << 16 | at as u32;
+                let rec = arena_record(&old, self.buckets[b].refs[s]);
+                self.buckets[b].refs[s] = push_record(&mut chunks, &[rec]);
             }
         }
         self.chunks = chunks;

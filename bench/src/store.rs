@@ -90,7 +90,14 @@ pub trait Store: Send + Sync {
     /// Calls `f` with the value of `key` and returns true, or returns false if it is missing.
     fn get(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> bool;
     /// Copies the value of `key` into `buf` (replacing its contents); false if missing.
-    fn get_into(&self, key: &[u8], buf: &mut Vec<u8>) -> bool;
+    /// The peers copy out of their own `get`; libbitcask has `bc_get_into`.
+    fn get_into(&self, key: &[u8], buf: &mut Vec<u8>) -> bool {
+        self.get(key, &mut |v| {
+            buf.clear();
+            buf.extend_from_slice(v)
+        })
+    }
+
     /// Several puts in one write transaction: only used to load stores quickly where the
     /// load itself is not measured (the memory workload).
     fn put_many(&self, kvs: &[([u8; 16], Vec<u8>)]) {
@@ -318,13 +325,6 @@ impl Store for Lmdb {
         }
     }
 
-    fn get_into(&self, key: &[u8], buf: &mut Vec<u8>) -> bool {
-        self.get(key, &mut |v| {
-            buf.clear();
-            buf.extend_from_slice(v)
-        })
-    }
-
     fn put_many(&self, kvs: &[([u8; 16], Vec<u8>)]) {
         let mut w = self.env.write_txn().expect("lmdb write_txn");
         for (k, v) in kvs {
@@ -389,13 +389,6 @@ impl Store for Fjall {
             }
             None => false,
         }
-    }
-
-    fn get_into(&self, key: &[u8], buf: &mut Vec<u8>) -> bool {
-        self.get(key, &mut |v| {
-            buf.clear();
-            buf.extend_from_slice(v)
-        })
     }
 
     fn put_many(&self, kvs: &[([u8; 16], Vec<u8>)]) {
@@ -502,13 +495,6 @@ impl Store for Redb {
         }
     }
 
-    fn get_into(&self, key: &[u8], buf: &mut Vec<u8>) -> bool {
-        self.get(key, &mut |v| {
-            buf.clear();
-            buf.extend_from_slice(v)
-        })
-    }
-
     fn put_many(&self, kvs: &[([u8; 16], Vec<u8>)]) {
         self.write(self.durability, |t| {
             for (k, v) in kvs {
@@ -565,13 +551,6 @@ mod rocks {
                 }
                 None => false,
             }
-        }
-
-        fn get_into(&self, key: &[u8], buf: &mut Vec<u8>) -> bool {
-            self.get(key, &mut |v| {
-                buf.clear();
-                buf.extend_from_slice(v)
-            })
         }
 
         fn sync(&self) {
