@@ -26,6 +26,8 @@ usage: bitcask-bench [options]
   --dir PATH     parent directory of the stores (default: a fresh directory under $TMPDIR)
   --sync-writes W  writes of each fillsync configuration (default 5000)
   --big-values M   1 MiB values of the bigvalue workload (default 256)
+  --only LIST    comma-separated subset of the workload groups: main,fillsync,bigvalue,memory
+                 (default: all; the targets table then shows only what was measured)
   -q             no per-figure progress on stderr";
 
 struct Args {
@@ -39,8 +41,12 @@ struct Args {
     dir: Option<PathBuf>,
     sync_writes: Option<u64>,
     big_values: Option<u64>,
+    groups: Vec<String>,
     verbose: bool,
 }
+
+/// The workload groups `--only` can pick, in the order a run does them.
+const GROUPS: [&str; 4] = ["main", "fillsync", "bigvalue", "memory"];
 
 fn die(msg: &str) -> ! {
     eprintln!("bitcask-bench: {msg}\n{USAGE}");
@@ -60,6 +66,7 @@ fn parse_args() -> Args {
         dir: None,
         sync_writes: None,
         big_values: None,
+        groups: GROUPS.iter().map(|g| g.to_string()).collect(),
         verbose: true,
     };
     let mut it = std::env::args().skip(1);
@@ -92,6 +99,13 @@ fn parse_args() -> Args {
                 a.stores
                     .sort_by_key(|k| Kind::all().iter().position(|x| x == k));
                 a.stores.dedup();
+            }
+            "--only" => {
+                let v = it.next().unwrap_or_else(|| die("--only needs a value"));
+                a.groups = v.split(',').map(|g| g.trim().to_string()).collect();
+                if let Some(bad) = a.groups.iter().find(|g| !GROUPS.contains(&g.as_str())) {
+                    die(&format!("unknown workload group: {bad}"));
+                }
             }
             "--json" => {
                 a.json = it
@@ -189,22 +203,28 @@ fn main() {
         let len = order.len().max(1);
         order.rotate_left(run % len);
         let mut figs = Vec::new();
-        for &k in &order {
-            eprintln!("[run {}/{}] {} main workloads", run + 1, cfg.runs, k.name());
-            figs.extend(workloads::run_main(&cfg, k, run, &vals));
-        }
-        for &k in &order {
-            eprintln!("[run {}/{}] {} fillsync", run + 1, cfg.runs, k.name());
-            figs.extend(workloads::run_fillsync(&cfg, k));
-        }
-        for &k in &order {
-            eprintln!("[run {}/{}] {} bigvalue", run + 1, cfg.runs, k.name());
-            figs.extend(workloads::run_bigvalue(&cfg, k, &vals));
+        for group in ["main", "fillsync", "bigvalue"] {
+            if !a.groups.iter().any(|g| g == group) {
+                continue;
+            }
+            for &k in &order {
+                eprintln!("[run {}/{}] {} {group}", run + 1, cfg.runs, k.name());
+                figs.extend(match group {
+                    "main" => workloads::run_main(&cfg, k, run, &vals),
+                    "fillsync" => workloads::run_fillsync(&cfg, k),
+                    _ => workloads::run_bigvalue(&cfg, k, &vals),
+                });
+            }
         }
         runs.push(figs);
     }
     // Memory: once, each store in a child process of its own.
-    for &n in &cfg.mem_sizes {
+    let mem_sizes = if a.groups.iter().any(|g| g == "memory") {
+        cfg.mem_sizes.as_slice()
+    } else {
+        &[]
+    };
+    for &n in mem_sizes {
         for &k in &cfg.stores {
             eprintln!("[memory] {} with {n} keys (child process)", k.name());
             runs[0].extend(workloads::run_mem(&cfg, k, n));
