@@ -207,6 +207,10 @@ fn main() {
             if !a.groups.iter().any(|g| g == group) {
                 continue;
             }
+            if group == "fillsync" {
+                eprintln!("[run {}/{}] disk floor (no store)", run + 1, cfg.runs);
+                figs.extend(workloads::run_disk_floor(&cfg));
+            }
             for &k in &order {
                 eprintln!("[run {}/{}] {} {group}", run + 1, cfg.runs, k.name());
                 figs.extend(match group {

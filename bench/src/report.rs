@@ -71,6 +71,11 @@ pub const METAS: &[Meta] = &[
     m("fillsync_1w", "fillsync, 1 writer", Unit::OpsPerSec),
     m("fillsync_2w", "fillsync, 2 writers", Unit::OpsPerSec),
     m("fillsync_4w", "fillsync, 4 writers", Unit::OpsPerSec),
+    m(
+        "disk_floor_1w",
+        "disk floor: 148-byte pwrite + fdatasync, no store",
+        Unit::OpsPerSec,
+    ),
     m("reopen", "reopen, no hint files", Unit::Millis),
     Meta {
         id: "reopen_hints",
@@ -492,6 +497,42 @@ pub fn targets(res: &Results, aggs: &[Agg]) -> Vec<Target> {
         3.0,
         peer_note("fillsync_4w"),
     ));
+    // What the disk allows, measured in the same run without any store: one writer that
+    // fsyncs every put cannot beat one pwrite + fdatasync per put, and W writers can at most
+    // share each fsync W ways. These rows say how much of that a target leaves to win.
+    let floor = |r: usize| value(r, "disk_floor_1w", bc);
+    let best = |r: usize, id: &str| res.best_peer(r, id, Unit::OpsPerSec).map(|b| b.0);
+    for (label, m, note) in [
+        (
+            "diagnostic: fillsync 1 writer, libbitcask / disk floor",
+            res.per_run(|r| Some(value(r, "fillsync_1w", bc)? / floor(r)?)),
+            "the disk floor is one 148-byte pwrite + fdatasync per write, no store (figure disk_floor_1w)",
+        ),
+        (
+            "diagnostic: fillsync 1 writer, best peer / disk floor",
+            res.per_run(|r| Some(best(r, "fillsync_1w")? / floor(r)?)),
+            "above 0.67, being 1.5x the best peer would mean beating the disk floor: fewer than one fsync per durable put",
+        ),
+        (
+            "diagnostic: fillsync 4 writers, libbitcask / (4 x disk floor)",
+            res.per_run(|r| Some(value(r, "fillsync_4w", bc)? / (4.0 * floor(r)?))),
+            "4 writers can share an fsync at most 4 ways: 1.0 would be every fsync covering 4 puts at the 1-writer fsync time",
+        ),
+        (
+            "diagnostic: fillsync 4 writers, best peer / disk floor",
+            res.per_run(|r| Some(best(r, "fillsync_4w")? / floor(r)?)),
+            "above 1.33, being 3x the best peer would need more than 4 puts per fsync from 4 writers",
+        ),
+    ] {
+        t.push(Target {
+            label: label.into(),
+            measured: m,
+            required: "-".into(),
+            met: None,
+            note: note.into(),
+            diagnostic: true,
+        });
+    }
     let rocks_note = if peers.contains(&"rocksdb") {
         String::new()
     } else {

@@ -409,6 +409,61 @@ pub fn run_main(cfg: &Config, kind: Kind, run: usize, vals: &Values) -> Vec<Fig>
     figs
 }
 
+/// Bytes of one libbitcask record of the main workloads (32-byte header, key, value): the
+/// size of one durable write in the disk-floor measurement.
+const RECORD_LEN: usize = 32 + KEY_LEN + VALUE_LEN;
+
+/// The disk's floor for durable writes, measured without any store: `sync_writes` times
+/// one `RECORD_LEN`-byte pwrite plus fdatasync, appended to a file whose space was written
+/// (zeros) and synced beforehand, so each fdatasync flushes data only. No store that
+/// fsyncs every write can beat this with one writer; with W writers it can at most share
+/// each fsync among W writes. Reported as figure `disk_floor_1w` under libbitcask's name.
+pub fn run_disk_floor(cfg: &Config) -> Vec<Fig> {
+    use std::os::unix::fs::FileExt;
+    let dir = cfg.dir.join("disk-floor");
+    fresh_dir(&dir);
+    let path = dir.join("floor.dat");
+    let file = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+    let bytes = cfg.sync_writes as usize * RECORD_LEN;
+    let zeros = vec![0u8; 1 << 20];
+    let mut off = 0;
+    while off < bytes {
+        let n = zeros.len().min(bytes - off);
+        file.write_all_at(&zeros[..n], off as u64)
+            .expect("write zeros");
+        off += n;
+    }
+    file.sync_all().expect("fsync");
+    let record = [0x5Au8; RECORD_LEN];
+    let t0 = Instant::now();
+    let (_, lat) = timed_loop(cfg.sync_writes, 1, |i| {
+        file.write_all_at(&record, i * RECORD_LEN as u64)
+            .expect("pwrite");
+        file.sync_data().expect("fdatasync");
+    });
+    let d = t0.elapsed();
+    drop(file);
+    remove_dir(&dir);
+    let mut figs = Vec::new();
+    push(
+        cfg,
+        &mut figs,
+        Fig::new(
+            "disk_floor_1w",
+            Kind::Bitcask,
+            ops_per_sec(cfg.sync_writes, d),
+        )
+        .lat(lat),
+    );
+    figs
+}
+
 /// fillsync: `sync_writes` durable writes of new keys into a fresh store, shared among
 /// 1, 2 and 4 writer threads; every write is timed.
 pub fn run_fillsync(cfg: &Config, kind: Kind) -> Vec<Fig> {

@@ -60,6 +60,7 @@ fn quick_run_completes_and_writes_json_lines() {
         "overwrite",
         "fillsync_1w",
         "fillsync_4w",
+        "disk_floor_1w",
         "reopen",
         "reopen_hints",
         "merge_time",
@@ -75,5 +76,55 @@ fn quick_run_completes_and_writes_json_lines() {
     }
     assert!(lines.iter().any(|l| l.contains(r#""kind":"target""#)));
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// `--only fillsync` runs that group alone (with its disk floor) and nothing else.
+#[test]
+fn only_runs_the_chosen_workload_groups() {
+    let tmp = std::env::temp_dir().join(format!("bitcask-bench-only-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let json = tmp.join("results.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_bitcask-bench"))
+        .args([
+            "--quick",
+            "-q",
+            "--only",
+            "fillsync",
+            "--stores",
+            "libbitcask,lmdb",
+        ])
+        .args(["--svg", "-", "--json"])
+        .arg(&json)
+        .arg("--dir")
+        .arg(tmp.join("stores"))
+        .output()
+        .expect("run bitcask-bench");
+    assert!(
+        out.status.success(),
+        "bitcask-bench --only fillsync failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&json).expect("JSON lines file");
+    let ids: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(r#""kind":"figure""#))
+        .filter_map(|l| l.split(r#""id":""#).nth(1)?.split('"').next())
+        .collect();
+    for id in ["fillsync_1w", "fillsync_2w", "fillsync_4w", "disk_floor_1w"] {
+        assert!(ids.contains(&id), "no figure {id} in {ids:?}");
+    }
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("fillsync") || *id == "disk_floor_1w"),
+        "--only fillsync measured more: {ids:?}"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_bitcask-bench"))
+        .args(["--only", "nonsense"])
+        .output()
+        .expect("run bitcask-bench");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown workload group: nonsense"));
     let _ = std::fs::remove_dir_all(&tmp);
 }
