@@ -28,6 +28,9 @@ bash tests/c/valgrind.sh
 step "the bitcask command-line tool"
 (cd cli && cargo fmt -- --check && cargo clippy --release --locked --all-targets -- -D warnings && cargo test --release --locked)
 
+step "the benchmark program: lint, unit tests, a --quick run of every workload (no time asserted)"
+(cd bench && cargo fmt -- --check && cargo clippy --release --locked --all-targets -- -D warnings && cargo test --release --locked)
+
 step "make install into a temporary prefix; C and Go built against the installed copy"
 bash tests/install.sh
 
