@@ -27,7 +27,7 @@ usage: bitcask-bench [options]
   --sync-writes W  writes of each fillsync configuration (default 5000)
   --big-values M   1 MiB values of the bigvalue workload (default 256)
   --only LIST    comma-separated subset of the workload groups: main,fillsync,bigvalue,memory
-                 (default: all; the targets table then shows only what was measured)
+                 (default: all; targets of the groups not run show n/a)
   -q             no per-figure progress on stderr";
 
 struct Args {
