@@ -669,17 +669,23 @@ impl Keydir {
 mod tests {
     use super::*;
 
+    /// The next number of a xorshift64 stream: the tests' cheap, repeatable randomness.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
     /// The shard against a HashMap model through inserts, overwrites, removes (overflow
     /// counts undone), growth and arena compaction.
     #[test]
     fn shard_matches_a_map_model() {
         let mut shard = Shard::default();
         let mut model: HashMap<Vec<u8>, Entry> = HashMap::new();
-        let mut x: u64 = 88172645463325252;
+        let mut state: u64 = 88172645463325252;
         for step in 0..200_000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = xorshift(&mut state);
             let k = format!("key-{}", x % 5000).into_bytes();
             let k = if x.is_multiple_of(97) {
                 [k, vec![b'x'; 60_000]].concat()
@@ -752,11 +758,9 @@ mod tests {
             // 16 distinct tags spread over the table; the last one's chain wraps.
             (n << 40) | (n % 16) << 28 | 1
         };
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
         for step in 0..60_000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = xorshift(&mut state);
             let k = format!("k{}", x % 700).into_bytes();
             let h = hash_of(&k);
             // Phases that mostly insert, then mostly remove: the table fills and drains.
