@@ -176,6 +176,7 @@ impl Db {
         let lock = if opts.read_only {
             None
         } else {
+            recovery::check_owned(storage.as_ref(), &dir)?;
             let guard = storage
                 .try_lock(&dir.join(LOCK_FILE))
                 .map_err(|e| Error::io(format!("locking {shown}"), e))?;

@@ -66,6 +66,12 @@ struct Listing {
     marker_tmp: bool,
 }
 
+/// Refuses a directory holding files that are not ours. A writable open calls this before it
+/// creates `LOCK`, so that a refused open leaves the directory exactly as it found it.
+pub(crate) fn check_owned(storage: &dyn Storage, dir: &Path) -> Result<()> {
+    list(storage, dir).map(|_| ())
+}
+
 /// Lists the directory, refusing files that are not ours so that a store is never opened
 /// (and later merged into) a directory holding other data.
 fn list(storage: &dyn Storage, dir: &Path) -> Result<Listing> {

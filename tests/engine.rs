@@ -274,6 +274,20 @@ fn bad_input_gets_clear_errors() {
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     assert!(e.message().contains("photo.jpg"));
 
+    // A refused open leaves the directory exactly as it was: no LOCK, nothing else.
+    let only_sub = TempDir::new("only-subfolder");
+    std::fs::create_dir(only_sub.join("sub")).unwrap();
+    std::fs::write(only_sub.join("sub/notes.txt"), b"mine").unwrap();
+    let before = tree(only_sub.path());
+    let e = Db::open(only_sub.path(), Options::default()).err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.message().contains("sub"), "{}", e.message());
+    assert_eq!(tree(only_sub.path()), before);
+    assert_eq!(
+        tree(foreign.path()),
+        vec![("photo.jpg".into(), b"x".to_vec())]
+    );
+
     // Missing directory without create_if_missing, and read-only.
     let o = Options {
         create_if_missing: false,
@@ -608,4 +622,24 @@ fn large_files_reload_exactly_through_scans_and_hints() {
     let db = Db::open(dir.path(), opts).unwrap();
     check(&db);
     assert_eq!(db.stats().recovery.hint_fallbacks, 0);
+}
+
+/// Every path under `root` (relative, sorted) with its contents (empty for directories).
+fn tree(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            if p.is_dir() {
+                todo.push(p);
+                out.push((rel + "/", Vec::new()));
+            } else {
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
 }
