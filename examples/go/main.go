@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -21,8 +22,11 @@ import (
 
 func main() {
 	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, nil)
+	var usage usageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &usage):
+		os.Exit(2) // the message and the usage are printed already
 	default:
 		fmt.Fprintln(os.Stderr, "bitcask-server:", err)
 		os.Exit(1)
@@ -37,29 +41,80 @@ type config struct {
 	selftest bool
 }
 
+// A usageError is a mistake on the command line. As with the flag package's
+// flag.ExitOnError, the message and the usage have been printed to stderr and
+// main exits with status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// parseFlags parses and checks the command line; it touches neither the
+// network nor the disk.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	var c config
+	c := config{sync: bitcask.SyncNone, maxValue: 64 << 20}
 	fs := flag.NewFlagSet("bitcask-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&c.dir, "dir", "bitcask-data", "store directory (created if missing)")
-	syncMode := fs.String("sync", "none", "sync mode: none, always or interval")
-	fs.Int64Var(&c.maxValue, "max-value", 64<<20, "largest accepted value in bytes (the library's limit is 512 MiB)")
+	fs.StringVar(&c.dir, "dir", "bitcask-data", "store `directory` (created if missing)")
+	fs.Var(syncFlag{&c.sync}, "sync", "when writes are fsynced, the `mode`: none, always or interval")
+	fs.Var(maxValueFlag{&c.maxValue}, "max-value", "largest accepted value, in `bytes`: 1 to 536870912 (512 MiB, the library's limit); a larger body gets 413")
 	fs.BoolVar(&c.selftest, "selftest", false, "serve on a free loopback port, send a few requests to itself, print them and exit (0 if all answered as expected)")
 	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+		return c, usageError{err} // printed by fs with the usage
 	}
 	var err error
-	if c.sync, err = bitcask.ParseSyncMode(*syncMode); err != nil {
-		return c, err
+	switch {
+	case fs.NArg() > 0:
+		err = fmt.Errorf("unexpected argument %q (bitcask-server takes only flags)", fs.Arg(0))
+	case c.dir == "":
+		err = errors.New("-dir must not be empty")
 	}
-	if c.maxValue <= 0 || c.maxValue > int64(bitcask.MaxValueLen) {
-		return c, fmt.Errorf("-max-value must be 1..%d", bitcask.MaxValueLen)
+	if err != nil {
+		fmt.Fprintln(fs.Output(), err)
+		fs.Usage()
+		return c, usageError{err}
 	}
 	return c, nil
+}
+
+// syncFlag is the -sync flag: a bitcask.SyncMode by name.
+type syncFlag struct{ mode *bitcask.SyncMode }
+
+func (f syncFlag) String() string {
+	if f.mode == nil { // the flag package's zero value, for the usage
+		return ""
+	}
+	return f.mode.String()
+}
+
+func (f syncFlag) Set(s string) error {
+	m, err := bitcask.ParseSyncMode(s)
+	if err != nil {
+		return errors.New("want none, always or interval")
+	}
+	*f.mode = m
+	return nil
+}
+
+// maxValueFlag is the -max-value flag: a number of bytes the library accepts
+// as a value's length.
+type maxValueFlag struct{ n *int64 }
+
+func (f maxValueFlag) String() string {
+	if f.n == nil {
+		return ""
+	}
+	return strconv.FormatInt(*f.n, 10)
+}
+
+func (f maxValueFlag) Set(s string) error {
+	n, err := strconv.ParseInt(s, 0, 64)
+	if err != nil || n < 1 || n > bitcask.MaxValueLen {
+		return fmt.Errorf("want a number of bytes from 1 to %d", bitcask.MaxValueLen)
+	}
+	*f.n = n
+	return nil
 }
 
 // run parses the flags, opens the store, serves until ctx is done or SIGINT or

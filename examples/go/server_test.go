@@ -9,9 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -394,21 +397,50 @@ func TestSelfTest(t *testing.T) {
 	}
 }
 
+// Command-line mistakes are reported as the flag package reports them (the
+// message, then the usage) before anything touches the disk.
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"-sync", "sometimes"},
-		{"-max-value", "0"},
-		{"-max-value", "999999999999"},
-		{"extra-arg"},
-		{"-nope"},
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-sync", "sometimes"}, `invalid value "sometimes" for flag -sync: want none, always or interval`},
+		{[]string{"-max-value", "0"}, `invalid value "0" for flag -max-value: want a number of bytes from 1 to 536870912`},
+		{[]string{"-max-value", "999999999999"}, `invalid value "999999999999" for flag -max-value: want a number of bytes from 1 to 536870912`},
+		{[]string{"-max-value", "1MiB"}, `invalid value "1MiB" for flag -max-value: want a number of bytes from 1 to 536870912`},
+		{[]string{"extra-arg"}, `unexpected argument "extra-arg" (bitcask-server takes only flags)`},
+		{[]string{"-nope"}, "flag provided but not defined: -nope"},
+		{[]string{"-dir="}, "-dir must not be empty"},
 	} {
-		if err := run(context.Background(), args, io.Discard, io.Discard, nil); err == nil {
-			t.Errorf("run(%q) succeeded", args)
+		dir := filepath.Join(t.TempDir(), "store")
+		var stderr bytes.Buffer
+		args := append([]string{"-dir", dir, "-addr", "127.0.0.1:0"}, c.args...)
+		err := run(context.Background(), args, io.Discard, &stderr, nil)
+		var usage usageError
+		if !errors.As(err, &usage) {
+			t.Errorf("run(%q) = %v, want a usage error", c.args, err)
+			continue
+		}
+		if got := stderr.String(); !strings.HasPrefix(got, c.want+"\nUsage of bitcask-server:\n") {
+			t.Errorf("run(%q) printed %q, want %q then the usage", c.args, got, c.want)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("run(%q) touched the store directory: %v", c.args, err)
 		}
 	}
-	if err := run(context.Background(), []string{"-h"}, io.Discard, io.Discard, nil); !errors.Is(err, flagErrHelp()) {
+
+	// -h prints the usage and is not a failure.
+	var stderr bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, io.Discard, &stderr, nil); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
 	}
-}
+	if !strings.Contains(stderr.String(), "-sync mode") {
+		t.Errorf("-h printed %q", stderr.String())
+	}
 
-func flagErrHelp() error { return flag.ErrHelp }
+	// Hexadecimal and octal, as the flag package's integers.
+	c, err := parseFlags([]string{"-max-value", "0x400", "-sync", "always"}, io.Discard)
+	if err != nil || c.maxValue != 1024 || c.sync != bitcask.SyncAlways {
+		t.Errorf("parseFlags: %+v, %v", c, err)
+	}
+}
