@@ -117,10 +117,10 @@ func (f maxValueFlag) Set(s string) error {
 	return nil
 }
 
-// run parses the flags, opens the store, serves until ctx is done or SIGINT or
-// SIGTERM arrives, then shuts the HTTP server down gracefully (requests in
-// flight finish) and closes the store. ready, if not nil, is called with the
-// listening address once requests can be sent.
+// run parses the flags, listens, opens the store, serves until ctx is done or
+// SIGINT or SIGTERM arrives, then shuts the HTTP server down gracefully
+// (requests in flight finish) and closes the store. ready, if not nil, is
+// called with the listening address once requests can be sent.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -130,17 +130,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	defer stop()
 
 	logger := log.New(stderr, "bitcask-server: ", log.LstdFlags)
-	db, err := bitcask.Open(cfg.dir, bitcask.WithSync(cfg.sync))
-	if err != nil {
-		return err
-	}
 	addr := cfg.addr
 	if cfg.selftest {
 		addr = "127.0.0.1:0"
 	}
+	// Listen first: an address in use or not ours fails here, before the
+	// store's directory is created or its lock taken.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		db.Close()
+		return err
+	}
+	db, err := bitcask.Open(cfg.dir, bitcask.WithSync(cfg.sync))
+	if err != nil {
+		ln.Close()
 		return err
 	}
 	srv := &http.Server{

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,5 +95,30 @@ func TestProcessFlagMistake(t *testing.T) {
 	cmd.Stderr = &stderr
 	if code := exitCode(t, cmd); code != 0 || !strings.HasPrefix(stderr.String(), "Usage of bitcask-server:\n") {
 		t.Errorf("-h: exit status %d, stderr %q", code, stderr.String())
+	}
+}
+
+// An address in use: exit status 1 with the listener's error, and no store
+// directory.
+func TestProcessAddressInUse(t *testing.T) {
+	bin := buildServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "store")
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "-addr", ln.Addr().String(), "-dir", dir)
+	cmd.Stderr = &stderr
+	if code := exitCode(t, cmd); code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	want := "bitcask-server: listen tcp " + ln.Addr().String() + ": bind: address already in use\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the store directory was created: %v", err)
 	}
 }

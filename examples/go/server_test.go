@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -394,6 +395,23 @@ func TestSelfTest(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "all answered as expected") || strings.Contains(out.String(), "UNEXPECTED") {
 		t.Fatalf("selftest output:\n%s", out.String())
+	}
+}
+
+// An address in use is reported before the store's directory is created.
+func TestAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "store")
+	err = run(context.Background(), []string{"-addr", ln.Addr().String(), "-dir", dir}, io.Discard, io.Discard, nil)
+	if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), ln.Addr().String()) {
+		t.Errorf("run on an address in use = %v, want an EADDRINUSE error naming the address", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the store directory was created: %v", err)
 	}
 }
 
