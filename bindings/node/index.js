@@ -640,7 +640,6 @@ class Bitcask {
   /** Like merge(), on a worker thread other than the one serving this store's other calls. */
   async mergeAsync() {
     const h = this[kHandle]();
-    if (!this.#native.hasMerge) throw this.#native.unsupported('bc_merge');
     await this[kRun]('merge', [h], undefined, pool().leastBusy(this.#home));
   }
 

@@ -27,7 +27,7 @@ koffi.opaque('bc_value');
 
 // Out-parameters are declared `void *` and receive views of one per-thread BigUint64Array,
 // which koffi passes by address: cheaper than koffi's `_Out_` arrays.
-const REQUIRED = {
+const PROTOTYPES = {
   version: 'const char *bc_version(void)',
   status_str: 'const char *bc_status_str(int32_t status)',
   last_error: 'const char *bc_last_error(void)',
@@ -69,10 +69,7 @@ const REQUIRED = {
   value_open: 'int32_t bc_value_open(bc_db *db, const uint8_t *key, size_t key_len, void *value_out, void *value_len_out)',
   value_read: 'int32_t bc_value_read(const bc_value *value, uint64_t offset, uint8_t *buf, size_t len, void *n_out)',
   value_close: 'void bc_value_close(bc_value *value)',
-};
 
-// Declared when the library has them (merge landed after 0.1.0's first cut).
-const OPTIONAL = {
   merge: 'int32_t bc_merge(bc_db *db)',
   needs_merge: 'int32_t bc_needs_merge(bc_db *db, void *needed_out)',
   options_set_frag_merge_trigger: 'int32_t bc_options_set_frag_merge_trigger(bc_options *opts, uint32_t percent)',
@@ -100,14 +97,7 @@ class Native {
     this.path = libPath;
     this.lib = lib; // keep the library loaded as long as this object lives
     const f = {};
-    for (const [name, proto] of Object.entries(REQUIRED)) f[name] = lib.func(proto);
-    for (const [name, proto] of Object.entries(OPTIONAL)) {
-      try {
-        f[name] = lib.func(proto);
-      } catch {
-        f[name] = null;
-      }
-    }
+    for (const [name, proto] of Object.entries(PROTOTYPES)) f[name] = lib.func(proto);
     this.f = f;
     this.version = f.version();
     this.u64 = new BigUint64Array(4);
@@ -120,10 +110,6 @@ class Native {
     this.scratch = Buffer.allocUnsafeSlow(size);
     // A plain Uint8Array view: its subarray() is cheaper than a Buffer's.
     this.scratchU8 = new Uint8Array(this.scratch.buffer, this.scratch.byteOffset, size);
-  }
-
-  get hasMerge() {
-    return this.f.merge !== null && this.f.needs_merge !== null;
   }
 
   /** Builds the error for `status`; must run right after the failing call. */
@@ -167,13 +153,9 @@ class Native {
     }
   }
 
-  // merge: [[name of an options setter in OPTIONAL, ...arguments], ...]
+  // merge: [[name of an options setter in PROTOTYPES, ...arguments], ...]
   applyMergeOptions(o, merge) {
-    for (const [setter, ...args] of merge) {
-      const fn = this.f[setter];
-      if (!fn) throw this.unsupported(`bc_${setter}`);
-      this.check(fn(o, ...args));
-    }
+    for (const [setter, ...args] of merge) this.check(this.f[setter](o, ...args));
   }
 
   close(db) {
@@ -250,21 +232,13 @@ class Native {
   }
 
   merge(db) {
-    if (!this.f.merge) throw this.unsupported('bc_merge');
     this.check(this.f.merge(db));
   }
 
   needsMerge(db) {
-    if (!this.f.needs_merge) throw this.unsupported('bc_needs_merge');
     this.flag.fill(0);
     this.check(this.f.needs_merge(db, this.flag));
     return this.flag[0] !== 0;
-  }
-
-  unsupported(name) {
-    const err = new Error(`the loaded libbitcask (${this.version}, ${this.path}) has no ${name}`);
-    err.code = 'UNSUPPORTED';
-    return err;
   }
 
   statsJson(db) {

@@ -85,10 +85,6 @@ class Slot {
     this.settled(msg.id);
     if (msg.ok) {
       p.resolve(msg.value);
-    } else if (msg.jsCode === 'UNSUPPORTED') {
-      const err = new Error(msg.message);
-      err.code = msg.jsCode;
-      p.reject(err);
     } else {
       p.reject(new BitcaskError(msg.status, msg.message));
     }

@@ -38,7 +38,6 @@ function perform(msg) {
       ok: false,
       status: Status.INTERNAL,
       message: `bitcask worker: ${err && err.stack ? err.stack : err}`,
-      jsCode: err && err.code,
     };
   }
 }
