@@ -77,17 +77,33 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	http.Error(w, msg, code)
 }
 
-// keyParam returns the request's key parameter, which must be present and
-// non-empty.
-func keyParam(q url.Values) ([]byte, error) {
-	vs, ok := q["key"]
-	if !ok {
-		return nil, badRequest("missing key parameter")
+// param returns the value of the query parameter name and whether it is
+// there. A parameter given more than once is a bad request: which of its
+// values was meant is not for the server to guess.
+func param(q url.Values, name string) (string, bool, error) {
+	vs, ok := q[name]
+	if len(vs) > 1 {
+		return "", true, badRequest(fmt.Sprintf("repeated %s parameter (given %d times, want once)", name, len(vs)))
 	}
-	if vs[0] == "" {
+	if !ok {
+		return "", false, nil
+	}
+	return vs[0], true, nil
+}
+
+// keyParam returns the request's key parameter, which must be present once
+// and non-empty.
+func keyParam(q url.Values) ([]byte, error) {
+	k, ok, err := param(q, "key")
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return nil, badRequest("missing key parameter")
+	case k == "":
 		return nil, badRequest("empty key parameter")
 	}
-	return []byte(vs[0]), nil
+	return []byte(k), nil
 }
 
 func query(r *http.Request) (url.Values, error) {
@@ -143,10 +159,15 @@ func (s *server) handleSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var expire time.Time // zero: never
-	if vs, ok := q["expire"]; ok {
-		ms, err := strconv.ParseInt(vs[0], 10, 64)
+	e, ok, err := param(q, "expire")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if ok {
+		ms, err := strconv.ParseInt(e, 10, 64)
 		if err != nil || ms <= 0 {
-			s.fail(w, r, badRequest(fmt.Sprintf("expire must be a positive integer (unix milliseconds), got %q", vs[0])))
+			s.fail(w, r, badRequest(fmt.Sprintf("expire must be a positive integer (unix milliseconds), got %q", e)))
 			return
 		}
 		expire = time.UnixMilli(ms)

@@ -165,6 +165,11 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/set?key=b&expire=1.5", "expire must be"},
 		{"POST", "/set?key=b&expire=99999999999999999999", "expire must be"},
 		{"POST", "/delete", "missing key"},
+		{"GET", "/get?key=a&key=b", "repeated key parameter (given 2 times, want once)"},
+		{"GET", "/get?key=a&key=", "repeated key parameter"},
+		{"POST", "/set?key=b&key=b&key=c", "repeated key parameter (given 3 times, want once)"},
+		{"POST", "/set?key=b&expire=" + future + "&expire=1", "repeated expire parameter (given 2 times, want once)"},
+		{"POST", "/delete?key=a&key=b", "repeated key parameter"},
 		{"POST", "/set?key=" + strings.Repeat("k", bitcask.MaxKeyLen+1), "exceeds the maximum"},
 	}
 	for _, b := range bad {
