@@ -68,9 +68,12 @@ func statusOf(err error) int {
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := statusOf(err)
 	msg := err.Error()
+	var tooBig *http.MaxBytesError
 	switch {
 	case code == http.StatusNotFound:
 		msg = "key not found"
+	case errors.As(err, &tooBig):
+		msg = fmt.Sprintf("value too large: the limit is %d bytes", tooBig.Limit)
 	case code >= 500:
 		s.log.Printf("%s %s: %v", r.Method, r.URL, err)
 	}

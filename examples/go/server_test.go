@@ -255,7 +255,11 @@ func TestLargeValueStreamed(t *testing.T) {
 
 func TestValueTooLarge(t *testing.T) {
 	base, _ := startServer(t, t.TempDir(), "-max-value", "1024")
-	expect(t, do(t, "POST", base+"/set?key=k", make([]byte, 1025)), 413, "too large")
+	const msg = "value too large: the limit is 1024 bytes\n"
+	a := do(t, "POST", base+"/set?key=k", make([]byte, 1025))
+	if a.code != 413 || a.body != msg {
+		t.Errorf("1025 bytes: %d %q, want 413 %q", a.code, a.body, msg)
+	}
 	expect(t, do(t, "POST", base+"/set?key=k", make([]byte, 1024)), 204, "")
 	// Without a Content-Length (chunked), the limit still holds.
 	req, _ := http.NewRequest("POST", base+"/set?key=c", io.MultiReader(bytes.NewReader(make([]byte, 2000))))
@@ -264,10 +268,12 @@ func TestValueTooLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 413 {
-		t.Fatalf("chunked oversize body: %d", resp.StatusCode)
+	if err != nil || resp.StatusCode != 413 || string(b) != msg {
+		t.Fatalf("chunked oversize body: %d %q %v, want 413 %q", resp.StatusCode, b, err, msg)
 	}
+	expect(t, do(t, "GET", base+"/get?key=c", nil), 404, "")
 }
 
 // Storage failures are 500s with the library's message; the mapping of the
