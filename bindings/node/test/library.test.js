@@ -12,7 +12,7 @@ const bitcask = require('..');
 const { tmpdir, PKG } = require('../support/testing');
 
 const REAL_LIBRARY = bitcask.loadLibrary().path;
-const FILES = ['package.json', 'index.js', 'native.js', 'pool.js', 'worker.js', 'errors.js'];
+const FILES = ['package.json', ...require('../package.json').files];
 
 function copyPackage() {
   const root = tmpdir('pkgcopy');

@@ -1,0 +1,289 @@
+'use strict';
+
+// The store: Bitcask objects, with the synchronous methods (calls on the calling thread)
+// and the *Async ones (calls on a worker thread, pool.js).
+
+const { Status, BitcaskError, closedError } = require('./errors');
+const { pool } = require('./pool');
+const {
+  describe, bytesArg, ownedBytes, uint, checkKeys, optionsObject, putOptions, asBuffer,
+  camelCase, enc, keyScratch, valueScratch, SYNC_MODES,
+} = require('./args');
+const { MAX_VALUE_LEN } = require('./limits');
+const { dbRegistry } = require('./handles');
+const { BitcaskIterator, ValueReadStream } = require('./reading');
+const { Batch } = require('./batch');
+const { kInternal, kHandle, kRun, kNative } = require('./symbols');
+
+/** An open store (bc_db). Created by open() and openAsync(). */
+class Bitcask {
+  #cell; // { h, native, path }: shared with the FinalizationRegistry
+  #native;
+  #home; // index of this store's worker thread for async calls
+  #inflight = 0;
+  #drainWaiters = [];
+  #closing = null; // the closeAsync() promise once started
+  #closeDone = false; // ... and once it has settled
+  #readOnly;
+  #syncAlways;
+
+  /** @private Use bitcask.open() or bitcask.openAsync(). */
+  constructor(token, native, h, dbPath, opts, home) {
+    if (token !== kInternal) throw new TypeError('use bitcask.open() or bitcask.openAsync() to open a store');
+    this.#native = native;
+    this.#cell = { h, native, path: dbPath };
+    this.#readOnly = opts.readOnly === true;
+    this.#syncAlways = opts.sync === SYNC_MODES.always;
+    this.#home = home === undefined ? pool().assignHome() : home;
+    dbRegistry.register(this, this.#cell, this);
+  }
+
+  /** The directory given to open(). */
+  get path() {
+    return this.#cell.path;
+  }
+
+  get readOnly() {
+    return this.#readOnly;
+  }
+
+  /** True once close() or closeAsync() has been called. */
+  get closed() {
+    return this.#cell.h === null || this.#closing !== null;
+  }
+
+  /** The file (or library name) libbitcask was loaded from. */
+  get libraryPath() {
+    return this.#native.path;
+  }
+
+  [kHandle]() {
+    const h = this.#cell.h;
+    if (h === null || this.#closing !== null) throw closedError(`the store ${this.#cell.path}`);
+    return h;
+  }
+
+  get [kNative]() {
+    return this.#native;
+  }
+
+  // --- basic operations -----------------------------------------------------------------
+
+  /** Returns a copy of the value as a Buffer, or undefined when the key has no live value. */
+  get(key) {
+    const h = this[kHandle]();
+    const k = bytesArg(key, 'key', keyScratch);
+    return this.#native.get(h, k, enc.len, false);
+  }
+
+  /** True when the key has a live value (the record is read and checked, nothing is copied). */
+  has(key) {
+    const h = this[kHandle]();
+    const k = bytesArg(key, 'key', keyScratch);
+    return this.#native.valueLength(h, k, enc.len) >= 0;
+  }
+
+  /** Stores value under key. options: { ttlMs } or { expiresAt: Date | unix ms }. */
+  put(key, value, options) {
+    const h = this[kHandle]();
+    const [ttl, at] = options === undefined ? [undefined, undefined] : putOptions(options);
+    const k = bytesArg(key, 'key', keyScratch);
+    const klen = enc.len;
+    const v = bytesArg(value, 'value', valueScratch);
+    this.#native.put(h, k, klen, v, enc.len, ttl, at);
+  }
+
+  /** Deletes key (deleting a missing key is not an error). */
+  delete(key) {
+    const h = this[kHandle]();
+    const k = bytesArg(key, 'key', keyScratch);
+    this.#native.delete(h, k, enc.len);
+  }
+
+  /**
+   * Copies the value into `buffer` and returns its length, or undefined when the key is
+   * missing. Throws BitcaskError 'BUFFER_TOO_SMALL' (property `neededLength`), writing
+   * nothing, when the buffer is too small.
+   */
+  getInto(key, buffer) {
+    const h = this[kHandle]();
+    if (!(buffer instanceof Uint8Array)) {
+      throw new TypeError(`buffer must be a Buffer or Uint8Array (got ${describe(buffer)})`);
+    }
+    const k = bytesArg(key, 'key', keyScratch);
+    const n = this.#native.getInto(h, k, enc.len, buffer);
+    return n < 0 ? undefined : n;
+  }
+
+  /** Makes every write so far durable (fsync), whatever the sync mode. */
+  sync() {
+    this.#native.sync(this[kHandle]());
+  }
+
+  /** Store-wide and per-file counters (bc_stats_json, with camelCase names). */
+  stats() {
+    return camelCase(JSON.parse(this.#native.statsJson(this[kHandle]())));
+  }
+
+  // --- iteration ------------------------------------------------------------------------
+
+  /** Iterates over a snapshot of the live keys (Buffers, unspecified order). */
+  keys() {
+    const h = this[kHandle]();
+    return new BitcaskIterator(this.#native, this.#native.iterNew(h), false);
+  }
+
+  /** Iterates over [key, value] pairs of a snapshot (values as of the snapshot). */
+  entries() {
+    const h = this[kHandle]();
+    return new BitcaskIterator(this.#native, this.#native.iterNew(h), true);
+  }
+
+  [Symbol.iterator]() {
+    return this.entries();
+  }
+
+  // --- batches and streams --------------------------------------------------------------
+
+  /** A new atomic write batch: db.batch().put(k, v).delete(k2).commit(). */
+  batch() {
+    this[kHandle]();
+    return new Batch(kInternal, this);
+  }
+
+  /**
+   * A Readable over the key's current value, read in pieces; it keeps reading that version
+   * even if the key is overwritten, deleted or merged. Throws BitcaskError 'NOT_FOUND' when
+   * the key is missing. options: { highWaterMark = 65536, start = 0, end (inclusive) }.
+   */
+  createReadStream(key, options) {
+    const h = this[kHandle]();
+    const o = optionsObject(options, 'createReadStream') || {};
+    checkKeys(o, new Set(['highWaterMark', 'start', 'end']), 'createReadStream');
+    const highWaterMark = o.highWaterMark === undefined ? 65536 : Number(uint(o.highWaterMark, 'highWaterMark', MAX_VALUE_LEN));
+    if (highWaterMark === 0) throw new RangeError('highWaterMark must be at least 1');
+    const start = o.start === undefined ? 0 : Number(uint(o.start, 'start', Number.MAX_SAFE_INTEGER));
+    const end = o.end === undefined ? undefined : Number(uint(o.end, 'end', Number.MAX_SAFE_INTEGER));
+    const k = bytesArg(key, 'key', keyScratch);
+    const [vh, len] = this.#native.valueOpen(h, k, enc.len);
+    return new ValueReadStream(this.#native, vh, Number(len), { highWaterMark, start, end });
+  }
+
+  // --- merge ----------------------------------------------------------------------------
+
+  /** Rewrites the data files keeping only live records. Throws 'BUSY' if one is running. */
+  merge() {
+    this.#native.merge(this[kHandle]());
+  }
+
+  /** Whether the store's dead bytes exceed the merge thresholds. */
+  needsMerge() {
+    return this.#native.needsMerge(this[kHandle]());
+  }
+
+  // --- closing --------------------------------------------------------------------------
+
+  /**
+   * Syncs and closes the store, releasing its lock. Idempotent. Throws BitcaskError 'BUSY'
+   * (closing nothing) while async operations on this store are still running: await them,
+   * or use closeAsync(), which waits for them.
+   */
+  close() {
+    const cell = this.#cell;
+    if (this.#closing !== null && !this.#closeDone) {
+      throw new BitcaskError(Status.BUSY, `closeAsync() of ${cell.path} is in progress; await it`);
+    }
+    if (cell.h === null) return;
+    if (this.#inflight > 0) {
+      throw new BitcaskError(Status.BUSY,
+        `${this.#inflight} async operation(s) on ${cell.path} are still running; await them or use closeAsync()`);
+    }
+    const h = cell.h;
+    cell.h = null;
+    dbRegistry.unregister(this);
+    this.#native.close(h); // frees the handle even when it reports an error
+  }
+
+  // --- async ----------------------------------------------------------------------------
+
+  // `quick`: the call is expected to be short, so the worker may hold earlier replies
+  // back to send them together with this one's.
+  [kRun](op, args, transfer, slot, quick = false) {
+    this.#inflight++;
+    const p = pool().run(slot === undefined ? this.#home : slot, this.#native.path, op, args, transfer, quick);
+    return p.finally(() => {
+      if (--this.#inflight === 0) {
+        const waiters = this.#drainWaiters;
+        this.#drainWaiters = [];
+        for (const w of waiters) w();
+      }
+    });
+  }
+
+  /** Like get(), on a worker thread. Resolves to a Buffer or undefined. */
+  async getAsync(key) {
+    const h = this[kHandle]();
+    const k = ownedBytes(key, 'key');
+    const v = await this[kRun]('get', [h, k], [k.buffer], undefined, true);
+    return v === undefined ? undefined : asBuffer(v);
+  }
+
+  /** Like put(), on a worker thread. The key and value are copied when this is called. */
+  async putAsync(key, value, options) {
+    const h = this[kHandle]();
+    const [ttl, at] = putOptions(options);
+    const k = ownedBytes(key, 'key');
+    const v = ownedBytes(value, 'value');
+    const quick = !this.#syncAlways && v.length < 65536;
+    await this[kRun]('put', [h, k, v, ttl, at], [k.buffer, v.buffer], undefined, quick);
+  }
+
+  /** Like delete(), on a worker thread. */
+  async deleteAsync(key) {
+    const h = this[kHandle]();
+    const k = ownedBytes(key, 'key');
+    await this[kRun]('delete', [h, k], [k.buffer], undefined, !this.#syncAlways);
+  }
+
+  /** Like sync(), on a worker thread. */
+  async syncAsync() {
+    await this[kRun]('sync', [this[kHandle]()]);
+  }
+
+  /** Like merge(), on a worker thread other than the one serving this store's other calls. */
+  async mergeAsync() {
+    const h = this[kHandle]();
+    await this[kRun]('merge', [h], undefined, pool().leastBusy(this.#home));
+  }
+
+  /** Waits for this store's running async operations, then closes it on a worker thread. */
+  closeAsync() {
+    if (this.#closing !== null) return this.#closing;
+    const cell = this.#cell;
+    if (cell.h === null) return Promise.resolve();
+    this.#closing = (async () => {
+      if (this.#inflight > 0) await new Promise((resolve) => this.#drainWaiters.push(resolve));
+      const h = cell.h;
+      cell.h = null;
+      dbRegistry.unregister(this);
+      await pool().run(this.#home, this.#native.path, 'close', [h]);
+    })().finally(() => {
+      this.#closeDone = true;
+    });
+    return this.#closing;
+  }
+}
+
+// Explicit resource management (`await using db = ...`), where the runtime has it.
+if (typeof Symbol.dispose === 'symbol') {
+  Bitcask.prototype[Symbol.dispose] = function dispose() {
+    this.close();
+  };
+}
+if (typeof Symbol.asyncDispose === 'symbol') {
+  Bitcask.prototype[Symbol.asyncDispose] = function asyncDispose() {
+    return this.closeAsync();
+  };
+}
+
+module.exports = { Bitcask };
