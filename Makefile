@@ -1,7 +1,7 @@
 # libbitcask: build and install like a C library.
 #
 #   make                                  release build: library, header, `bitcask` tool
-#   make install [PREFIX=/usr/local] [DESTDIR=]
+#   make install [PREFIX=/usr/local] [DESTDIR=] [STRIP=]   strips what it installs; STRIP= does not
 #   make uninstall [PREFIX=/usr/local] [DESTDIR=]
 #   make test-install                     tests/install.sh (installs into a temporary prefix)
 #
@@ -15,7 +15,13 @@
 #   BINDIR/bitcask                        the command-line tool
 #
 # After installing into a system directory, run `ldconfig` (as root) so the loader's cache
-# knows the new library.
+# knows the new library; programs using a copy in any other PREFIX need an rpath (or
+# LD_LIBRARY_PATH): docs/CLI.md gives the commands.
+#
+# The release build keeps debug info (for profiling), so `make install` strips what it
+# installs: the shared library and the tool with --strip-unneeded, the static library with
+# --strip-debug. `make install STRIP=` installs them as built, debug info included (the
+# unstripped copies also stay in target/release and cli/target/release).
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -29,6 +35,7 @@ CARGO      ?= cargo
 # update them (e.g. after changing the library's dependencies: cli/Cargo.lock lists them too).
 CARGO_FLAGS ?= --locked
 INSTALL    ?= install
+STRIP      ?= strip
 
 # The version, from the [package] table of Cargo.toml (the single source of truth: the
 # header's BC_VERSION_* macros, bc_version() and the SONAME are all generated from it).
@@ -84,6 +91,10 @@ install: $(LIB_SO) $(LIB_A) $(HEADER) $(CLI_BIN) $(PC)
 	$(INSTALL) -m 0644 $(HEADER) $(DESTDIR)$(INCLUDEDIR)/bitcask.h
 	$(INSTALL) -m 0644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/bitcask.pc
 	$(INSTALL) -m 0755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/bitcask
+ifneq ($(strip $(STRIP)),)
+	$(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(BINDIR)/bitcask
+	$(STRIP) --strip-debug $(DESTDIR)$(LIBDIR)/libbitcask.a
+endif
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \

@@ -7,13 +7,15 @@
 #   - examples/c/demo.c builds with nothing but `pkg-config --cflags --libs bitcask` (from a
 #     copy outside the repository) and runs against the installed libbitcask.so, and also
 #     links statically with `pkg-config --static`;
+#   - the installed libraries and tool carry no debug info (their sizes are printed), and
+#     `make install STRIP=` keeps it;
 #   - the Go binding (copied outside the repository) builds and passes its tests with
 #     `-tags bitcask_pkgconfig` against the installed copy;
 #   - the installed `bitcask` tool reads the store the demo wrote;
 #   - DESTDIR staging writes PREFIX into bitcask.pc, and `make uninstall` removes every file.
 #
 # Usage: bash tests/install.sh    (from anywhere; builds with `make` first)
-# Needs: make, cargo, cc, pkg-config, readelf; go for the Go part (skipped, and said so,
+# Needs: make, cargo, cc, pkg-config, readelf, strip; go for the Go part (skipped, and said so,
 # when go or the binding's pkg-config build tag is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +37,10 @@ check() { # check DESCRIPTION COMMAND...
   if "$@"; then ok "$what"; else bad "$what"; fi
 }
 step() { printf '\n=== %s\n' "$*"; }
+# has_debug_info FILE: readelf -S lists a .debug_info section (in any member, for an archive).
+# (grep without -q reads to the end: with pipefail, a readelf killed by SIGPIPE would fail it.)
+has_debug_info() { readelf -SW "$1" 2>/dev/null | grep '\.debug_info' >/dev/null; }
+no_debug_info() { ! has_debug_info "$1"; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bitcask-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -73,6 +79,17 @@ check "bin/bitcask is executable" test -x "$prefix/bin/bitcask"
 
 soname=$(readelf -d "$lib/libbitcask.so.$version" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 check "SONAME is libbitcask.so.$major (got '$soname')" test "$soname" = "libbitcask.so.$major"
+
+step "installed files are stripped (the build's copies keep their debug info)"
+for pair in "$lib/libbitcask.so.$version:target/release/libbitcask.so" \
+  "$lib/libbitcask.a:target/release/libbitcask.a" \
+  "$prefix/bin/bitcask:cli/target/release/bitcask"; do
+  installed=${pair%%:*}
+  built=${pair#*:}
+  printf '%-24s %10d bytes installed, %10d bytes as built (%s)\n' "${installed#"$prefix"/}" \
+    "$(stat -c %s "$installed")" "$(stat -c %s "$built")" "$built"
+  check "${installed#"$prefix"/} has no debug info (readelf -S: no .debug_info)" no_debug_info "$installed"
+done
 
 step "pkg-config"
 export PKG_CONFIG_PATH=$lib/pkgconfig
@@ -170,8 +187,15 @@ make --no-print-directory install DESTDIR="$stage" PREFIX=/opt/bitcask >/dev/nul
 check "staged lib/libbitcask.so.$version" test -f "$stage/opt/bitcask/lib/libbitcask.so.$version"
 check "staged bitcask.pc says prefix=/opt/bitcask" grep -qx 'prefix=/opt/bitcask' "$stage/opt/bitcask/lib/pkgconfig/bitcask.pc"
 check "staged bin/bitcask" test -x "$stage/opt/bitcask/bin/bitcask"
+check "staged libbitcask.so.$version is stripped" no_debug_info "$stage/opt/bitcask/lib/libbitcask.so.$version"
 make --no-print-directory uninstall DESTDIR="$stage" PREFIX=/opt/bitcask >/dev/null
 check "make uninstall (DESTDIR) leaves no file" test -z "$(find "$stage" ! -type d)"
+make --no-print-directory install DESTDIR="$stage" PREFIX=/opt/bitcask STRIP= >/dev/null
+for f in lib/libbitcask.so.$version lib/libbitcask.a; do
+  check "make install STRIP= keeps $f's debug info ($(stat -c %s "$stage/opt/bitcask/$f") bytes)" \
+    has_debug_info "$stage/opt/bitcask/$f"
+done
+make --no-print-directory uninstall DESTDIR="$stage" PREFIX=/opt/bitcask >/dev/null
 make --no-print-directory uninstall PREFIX="$prefix" >/dev/null
 check "make uninstall leaves no file" test -z "$(find "$prefix" ! -type d)"
 # The pc file in target/ was written with the last PREFIX; put back the default one.
