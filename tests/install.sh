@@ -4,11 +4,15 @@
 #   - every file is there, with the right SONAME and symlinks;
 #   - Cargo.toml's version, the header's BC_VERSION_* macros, bc_version(), the SONAME, the
 #     pkg-config version and `bitcask --version` agree;
-#   - examples/c/demo.c builds with nothing but `pkg-config --cflags --libs bitcask` (from a
-#     copy outside the repository) and runs against the installed libbitcask.so, and also
-#     links statically with `pkg-config --static`;
 #   - the installed libraries and tool carry no debug info (their sizes are printed), and
 #     `make install STRIP=` keeps it;
+#   - the build commands in docs/CLI.md run exactly as written there: each is read from the
+#     doc by its trailing `# ...` comment (doc_command below), so the doc and the test cannot
+#     drift; README.md's copy of the rpath command must be the same. examples/c/demo.c, copied
+#     outside the repository as app.c, is built shared without an rpath (must fail to start,
+#     then run with the doc's LD_LIBRARY_PATH command), shared with the rpath and static, and
+#     each runs against the installed copy; a small Go program is built with the doc's Go
+#     command;
 #   - the Go binding (copied outside the repository) builds and passes its tests with
 #     `-tags bitcask_pkgconfig` against the installed copy;
 #   - the installed `bitcask` tool reads the store the demo wrote;
@@ -37,6 +41,42 @@ check() { # check DESCRIPTION COMMAND...
   if "$@"; then ok "$what"; else bad "$what"; fi
 }
 step() { printf '\n=== %s\n' "$*"; }
+
+# doc_command FILE TAG: the command in FILE's ```sh blocks whose last line ends in "# TAG"
+# (backslash-continued lines kept as they are, the comment and the spaces before it dropped).
+# Fails unless exactly one command matches.
+doc_command() {
+  awk -v tag="# $2" '
+    { line = $0; sub(/^[ \t]+/, "", line) }
+    line ~ /^```/ { insh = (line == "```sh"); cmd = ""; next }
+    !insh { next }
+    { cmd = (cmd == "" ? $0 : cmd "\n" $0) }
+    /\\$/ { next }
+    {
+      if (length(cmd) > length(tag) && substr(cmd, length(cmd) - length(tag) + 1) == tag) {
+        c = substr(cmd, 1, length(cmd) - length(tag))
+        sub(/[ \t]+$/, "", c)
+        print c
+        n++
+      }
+      cmd = ""
+    }
+    END { exit n != 1 }
+  ' "$1"
+}
+doc_has() { doc_command "$@" >/dev/null; }
+# run_doc TAG [ARG...]: runs docs/CLI.md's command TAG in the current directory, by eval,
+# with ARGs appended (the doc's `./app` takes none; the demo takes its data directory).
+run_doc() {
+  local tag=$1 cmd
+  shift
+  cmd=$(doc_command docs/CLI.md "$tag") || {
+    echo "docs/CLI.md has no single command tagged '# $tag'" >&2
+    return 1
+  }
+  printf '$ %s\n' "$cmd${*:+ $*}"
+  (cd "$appdir" && eval "$cmd${*:+ $(printf '%q ' "$@")}")
+}
 # has_debug_info FILE: readelf -S lists a .debug_info section (in any member, for an archive).
 # (grep without -q reads to the end: with pipefail, a readelf killed by SIGPIPE would fail it.)
 has_debug_info() { readelf -SW "$1" 2>/dev/null | grep '\.debug_info' >/dev/null; }
@@ -124,29 +164,67 @@ check "SONAME major = BC_VERSION_MAJOR" test "$soname" = "libbitcask.so.${macros
 cli_version=$("$prefix/bin/bitcask" --version)
 check "bitcask --version names libbitcask $version ($cli_version)" grep -q "libbitcask $version" <<<"$cli_version"
 
-step "C demo against the installed copy (shared)"
-cp examples/c/demo.c "$tmp/c/demo.c" # a copy: no path back into the repository
-# shellcheck disable=SC2086
-cc -Wall -Wextra -Werror -std=c11 "$tmp/c/demo.c" $cflags $libs -Wl,-rpath,"$lib" -o "$tmp/c/demo"
-loaded=$(ldd "$tmp/c/demo" | awk '/libbitcask/ { print $3 }')
-check "demo loads $lib/libbitcask.so.$major (got $loaded)" test "$loaded" = "$lib/libbitcask.so.$major"
-if (cd "$tmp/c" && ./demo "$tmp/demo-data") >"$tmp/demo.log" 2>&1; then
-  ok "demo runs"
+step "docs/CLI.md's build commands, run as written, against the installed copy"
+appdir=$tmp/app
+mkdir -p "$appdir"
+cp examples/c/demo.c "$appdir/app.c" # a copy: no path back into the repository
+for tag in "shared, system PREFIX" "shared, any PREFIX" "static" "run without an rpath" \
+  "Go, custom PREFIX"; do
+  check "docs/CLI.md has one command tagged '# $tag'" doc_has docs/CLI.md "$tag"
+done
+check "README.md's rpath command is docs/CLI.md's" \
+  test "$(doc_command README.md "shared, any PREFIX")" = "$(doc_command docs/CLI.md "shared, any PREFIX")"
+ld_path=$(doc_command docs/CLI.md "run without an rpath" | sed -e 's/^ *//' -e 's| ./app$||')
+check "README.md names docs/CLI.md's $ld_path" grep -qF "$ld_path" README.md
+
+# Shared, linked as for a system PREFIX: in this prefix the loader cannot find the library.
+if run_doc "shared, system PREFIX" && test -x "$appdir/app"; then
+  ok "shared (system PREFIX command) builds"
 else
-  cat "$tmp/demo.log" >&2
-  bad "demo runs"
+  bad "shared (system PREFIX command) builds"
+fi
+if (cd "$appdir" && ./app "$tmp/norpath-data") >"$tmp/norpath.log" 2>&1; then
+  bad "without an rpath it does not start from a custom PREFIX (it did)"
+else
+  check "without an rpath: 'libbitcask.so.$major: cannot open shared object file'" \
+    grep -q "libbitcask.so.$major: cannot open shared object file" "$tmp/norpath.log"
+fi
+if run_doc "run without an rpath" "$tmp/norpath-data" >"$tmp/ldpath.log" 2>&1; then
+  ok "it runs with the doc's LD_LIBRARY_PATH command"
+else
+  cat "$tmp/ldpath.log" >&2
+  bad "it runs with the doc's LD_LIBRARY_PATH command"
 fi
 
-step "C demo against the installed copy (static, pkg-config --static)"
-static_libs=$(pkg-config --static --libs-only-other --libs-only-l bitcask | sed 's/-lbitcask//')
-# shellcheck disable=SC2086
-cc -std=c11 "$tmp/c/demo.c" $cflags -L"$lib" -Wl,-Bstatic -lbitcask -Wl,-Bdynamic $static_libs -o "$tmp/c/demo-static"
-check "static demo needs no libbitcask.so" bash -c "! ldd '$tmp/c/demo-static' | grep -q libbitcask"
-if "$tmp/c/demo-static" "$tmp/demo-data-static" >"$tmp/demo-static.log" 2>&1; then
-  ok "static demo runs"
+# Shared with the rpath (the installed tool checks the store this one writes).
+rm -f "$appdir/app"
+if run_doc "shared, any PREFIX" && test -x "$appdir/app"; then
+  ok "shared (rpath command) builds"
+  loaded=$(ldd "$appdir/app" | awk '/libbitcask/ { print $3 }')
+  check "it loads $lib/libbitcask.so.$major (got $loaded)" test "$loaded" = "$lib/libbitcask.so.$major"
+  if (cd "$appdir" && ./app "$tmp/demo-data") >"$tmp/demo.log" 2>&1; then
+    ok "it runs, no LD_LIBRARY_PATH"
+  else
+    cat "$tmp/demo.log" >&2
+    bad "it runs, no LD_LIBRARY_PATH"
+  fi
 else
-  cat "$tmp/demo-static.log" >&2
-  bad "static demo runs"
+  bad "shared (rpath command) builds"
+fi
+
+# Static.
+rm -f "$appdir/app"
+if run_doc "static" && test -x "$appdir/app"; then
+  ok "static builds"
+  check "static: ldd shows no libbitcask" bash -c "! ldd '$appdir/app' | grep -q libbitcask"
+  if (cd "$appdir" && ./app "$tmp/demo-data-static") >"$tmp/demo-static.log" 2>&1; then
+    ok "static runs"
+  else
+    cat "$tmp/demo-static.log" >&2
+    bad "static runs"
+  fi
+else
+  bad "static builds"
 fi
 
 step "installed bitcask tool on the demo's store"
@@ -178,6 +256,56 @@ else
   else
     cat "$tmp/go.log" >&2
     bad "go test -c -tags bitcask_pkgconfig builds"
+  fi
+  # docs/CLI.md's Go command, as written, in a module that uses the binding's copy.
+  mkdir -p "$tmp/goapp"
+  cat >"$tmp/goapp/go.mod" <<'GOMOD'
+module example.com/app
+
+go 1.24
+
+require github.com/libbitcask/libbitcask/bindings/go v0.0.0
+
+replace github.com/libbitcask/libbitcask/bindings/go => ../go
+GOMOD
+  cat >"$tmp/goapp/main.go" <<'GOMAIN'
+package main
+
+import (
+	"fmt"
+	"os"
+
+	bitcask "github.com/libbitcask/libbitcask/bindings/go"
+)
+
+func main() {
+	db, err := bitcask.Open(os.Args[1])
+	if err != nil {
+		panic(err)
+	}
+	if err := db.Put([]byte("k"), []byte("v")); err != nil {
+		panic(err)
+	}
+	v, err := db.Get([]byte("k"))
+	if err != nil {
+		panic(err)
+	}
+	if err := db.Close(); err != nil {
+		panic(err)
+	}
+	fmt.Printf("libbitcask %s: k=%s\n", bitcask.Version(), v)
+}
+GOMAIN
+  appdir=$tmp/goapp
+  if run_doc "Go, custom PREFIX" >"$tmp/goapp.log" 2>&1 && test -x "$tmp/goapp/app"; then
+    ok "docs/CLI.md's Go command builds a program"
+    loaded=$(ldd "$tmp/goapp/app" | awk '/libbitcask/ { print $3 }')
+    check "it loads $lib/libbitcask.so.$major (got $loaded)" test "$loaded" = "$lib/libbitcask.so.$major"
+    out=$("$tmp/goapp/app" "$tmp/go-data" 2>&1) || true
+    check "it runs: '$out'" test "$out" = "libbitcask $version: k=v"
+  else
+    cat "$tmp/goapp.log" >&2
+    bad "docs/CLI.md's Go command builds a program"
   fi
 fi
 
