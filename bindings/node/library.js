@@ -4,7 +4,7 @@
 
 const path = require('path');
 const { loadNative } = require('./native');
-const { describe } = require('./args');
+const { fileArg } = require('./args');
 
 /** The libbitcask version this binding was written for; the library's major must match. */
 const BINDING_VERSION = '0.1.0';
@@ -53,9 +53,7 @@ const libraries = new Map(); // lookup key -> Native
  * property `tried`) naming every place tried when none loads.
  */
 function loadLibrary(libraryPath) {
-  if (libraryPath !== undefined && typeof libraryPath !== 'string') {
-    throw new TypeError(`libraryPath must be a string (got ${describe(libraryPath)})`);
-  }
+  if (libraryPath !== undefined) fileArg(libraryPath, 'libraryPath', 'a string');
   const cacheKey = libraryPath !== undefined
     ? `path:${libraryPath}`
     : `env:${process.env.BITCASK_LIBRARY_PATH || ''}`;

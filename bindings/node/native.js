@@ -133,29 +133,19 @@ class Native {
     return out;
   }
 
-  /** opts: normalized by index.js ({ maxFileSize, sync (int), syncIntervalMs, ... }). */
+  /** opts: from openOptions() in args.js ({ calls: [[options setter, ...args], ...] }). */
   open(path, opts) {
     const f = this.f;
     const o = f.options_new();
     if (!o) throw new BitcaskError(Status.INTERNAL, 'bc_options_new: out of memory');
     try {
-      if (opts.maxFileSize !== undefined) this.check(f.options_set_max_file_size(o, opts.maxFileSize));
-      if (opts.sync !== undefined) this.check(f.options_set_sync(o, opts.sync));
-      if (opts.syncIntervalMs !== undefined) this.check(f.options_set_sync_interval_ms(o, opts.syncIntervalMs));
-      if (opts.readOnly !== undefined) this.check(f.options_set_read_only(o, opts.readOnly));
-      if (opts.createIfMissing !== undefined) this.check(f.options_set_create_if_missing(o, opts.createIfMissing));
-      if (opts.merge) this.applyMergeOptions(o, opts.merge);
+      for (const [setter, ...args] of opts.calls) this.check(f[setter](o, ...args));
       const st = f.open(path, o, this.slot[0]);
       if (st !== 0) throw this.fail(st);
       return this.u64[0];
     } finally {
       f.options_free(o);
     }
-  }
-
-  // merge: [[name of an options setter in PROTOTYPES, ...arguments], ...]
-  applyMergeOptions(o, merge) {
-    for (const [setter, ...args] of merge) this.check(this.f[setter](o, ...args));
   }
 
   close(db) {
@@ -338,4 +328,4 @@ function loadNative(libPath) {
   return n;
 }
 
-module.exports = { loadNative, Native, SCRATCH_SIZE, SCRATCH_MAX };
+module.exports = { loadNative, Native, PROTOTYPES, SCRATCH_SIZE, SCRATCH_MAX };
