@@ -11,7 +11,8 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const bitcask = require('..');
-const { loadNative, PROTOTYPES } = require('../native');
+const { loadNative } = require('../native');
+const { PROTOTYPES } = require('../prototypes');
 const limits = require('../limits');
 const { tmpdir } = require('../support/testing');
 
