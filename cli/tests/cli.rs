@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{PoisonError, RwLock};
 
 use bitcask::{Db, Options};
 
@@ -36,6 +37,26 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
+}
+
+/// A forked child holds a copy of every descriptor of this multi-threaded test process from
+/// fork until exec (`O_CLOEXEC` only closes them at exec), and an `flock` lasts while any copy
+/// of its descriptor is open. So a store one test closes while another test is spawning a
+/// child stays locked until that child has exec'd, and the next writable open (the test's
+/// own or a `bitcask` child's) fails with LOCKED: under load, `repair_keeps_every_intact_record`
+/// failed that way. Spawns hold this lock shared and closing a writable store holds it
+/// exclusively, so no fork is under way while the store's lock file is closed.
+static FORKS: RwLock<()> = RwLock::new(());
+
+fn spawn(cmd: &mut Command) -> Child {
+    let _forking = FORKS.read().unwrap_or_else(PoisonError::into_inner);
+    cmd.spawn().expect("run bitcask")
+}
+
+/// Closes a store this process opened for writing (see `FORKS`).
+fn close(db: Db) {
+    let _no_fork = FORKS.write().unwrap_or_else(PoisonError::into_inner);
+    db.close().unwrap();
 }
 
 struct Run {
@@ -72,7 +93,7 @@ fn run_in(args: &[&[u8]], stdin: &[u8]) -> Run {
     for a in args {
         cmd.arg(std::ffi::OsStr::from_bytes(a));
     }
-    let mut child = cmd.spawn().expect("run bitcask");
+    let mut child = spawn(&mut cmd);
     {
         let mut input = child.stdin.take().unwrap();
         // The command may exit without reading stdin.
@@ -243,7 +264,7 @@ fn dump_and_load_round_trip_any_bytes() {
         }
         db.put(b"deleted", b"gone").unwrap();
         db.delete(b"deleted").unwrap();
-        db.close().unwrap();
+        close(db);
     }
     let want = contents(&src);
     assert_eq!(want.len(), awkward_data().len());
@@ -322,7 +343,7 @@ fn stats_text_and_json() {
             d.put(format!("key{}", i % 50).as_bytes(), &[b'v'; 40])
                 .unwrap();
         }
-        d.close().unwrap();
+        close(d);
     }
     let r = expect(bc(&db, &["stats"]), 0).out();
     assert!(r.contains("live keys        50\n"), "{r}");
@@ -355,7 +376,7 @@ fn fixed_store(dir: &Path) {
         )
         .unwrap();
     }
-    d.close().unwrap();
+    close(d);
 }
 
 fn flip(path: &Path, at: usize) {
@@ -460,11 +481,11 @@ fn repair_keeps_every_intact_record() {
         let d = Db::open(&db, small_files()).unwrap();
         d.put(b"versioned", b"v1").unwrap();
         d.put(b"deleted", b"value").unwrap();
-        d.close().unwrap();
+        close(d);
         let d = Db::open(&db, small_files()).unwrap();
         d.put(b"versioned", b"v2").unwrap(); // the newest version, damaged below
         d.delete(b"deleted").unwrap();
-        d.close().unwrap();
+        close(d);
     }
     let want_before = contents(&db);
     // Damage key003 in the first file, and the record of "versioned" = "v2" in the newest.
@@ -543,7 +564,7 @@ fn merge_reports_space_reclaimed() {
                 d.put(format!("k{i}").as_bytes(), &[round; 100]).unwrap();
             }
         }
-        d.close().unwrap();
+        close(d);
     }
     let want = contents(&db);
     let r = expect(bc(&db, &["merge"]), 0);
@@ -585,7 +606,7 @@ fn a_running_writer_locks_out_writes_not_reads() {
     expect(bc(&db, &["dump"]), 0);
     expect(bc(&db, &["stats"]), 0);
     expect(bc(&db, &["check"]), 0);
-    drop(writer);
+    close(writer);
     expect(bc(&db, &["put", "k", "v2"]), 0);
 }
 
@@ -666,14 +687,14 @@ fn broken_pipe_is_not_an_error() {
         for i in 0..20_000u32 {
             d.put(format!("key{i:06}").as_bytes(), b"value").unwrap();
         }
-        d.close().unwrap();
+        close(d);
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bitcask"))
-        .args(["-d", db.to_str().unwrap(), "dump"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        Command::new(env!("CARGO_BIN_EXE_bitcask"))
+            .args(["-d", db.to_str().unwrap(), "dump"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let mut out = child.stdout.take().unwrap();
     let mut first = [0u8; 16];
     std::io::Read::read_exact(&mut out, &mut first).unwrap();
@@ -701,7 +722,7 @@ fn json_dumps_carry_expiry_times_and_load_restores_them() {
         let db = Db::open(&src, Options::default()).unwrap();
         db.put_expiring(b"lasting", b"x", far).unwrap();
         db.put(b"forever", b"y").unwrap();
-        db.close().unwrap();
+        close(db);
     }
     let dump = expect(bc(&src, &["dump", "--format", "json"]), 0).stdout;
     let text = String::from_utf8(dump.clone()).unwrap();
