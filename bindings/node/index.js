@@ -21,7 +21,7 @@ const { Status, BitcaskError } = require('./errors');
 const { pathArg, openOptions } = require('./args');
 const { MAX_KEY_LEN, MAX_VALUE_LEN } = require('./limits');
 const {
-  loadLibrary, checkVersion, candidates, BINDING_VERSION, REPO_LIBRARY, SYSTEM_LIBRARIES,
+  loadLibrary, checkVersion, candidates, BINDING_VERSION, BUNDLED_LIBRARY, REPO_LIBRARY, SYSTEM_LIBRARIES,
 } = require('./library');
 const { Bitcask } = require('./db');
 const { Batch } = require('./batch');
@@ -74,5 +74,7 @@ module.exports = {
   MAX_KEY_LEN,
   MAX_VALUE_LEN,
   // For tests; not part of the API.
-  _internal: { checkVersion, candidates, REPO_LIBRARY, SYSTEM_LIBRARIES, pool },
+  _internal: {
+    checkVersion, candidates, BUNDLED_LIBRARY, REPO_LIBRARY, SYSTEM_LIBRARIES, pool,
+  },
 };

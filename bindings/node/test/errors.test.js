@@ -174,11 +174,14 @@ test('the library lookup names every place it tried', () => {
     assert.equal(err.tried.length, 1);
     return true;
   });
-  const { candidates, REPO_LIBRARY } = bitcask._internal;
+  const { candidates, BUNDLED_LIBRARY, REPO_LIBRARY } = bitcask._internal;
   const saved = process.env.BITCASK_LIBRARY_PATH;
   try {
     delete process.env.BITCASK_LIBRARY_PATH;
-    assert.deepEqual(candidates().map((c) => c.file), [REPO_LIBRARY, 'libbitcask.so', 'libbitcask.so.0']);
+    assert.deepEqual(candidates().map((c) => c.file || c.where), [
+      BUNDLED_LIBRARY, REPO_LIBRARY, 'libbitcask.so.0', 'libbitcask.so', 'pkg-config --variable=libdir bitcask',
+    ]);
+    assert.equal(BUNDLED_LIBRARY, path.resolve(__dirname, '..', 'lib', 'libbitcask.so'));
     assert.equal(REPO_LIBRARY, path.resolve(__dirname, '..', '..', '..', 'target', 'release', 'libbitcask.so'));
     process.env.BITCASK_LIBRARY_PATH = '/env/lib.so';
     assert.deepEqual(candidates().map((c) => c.file), ['/env/lib.so']);
