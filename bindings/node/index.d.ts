@@ -47,8 +47,9 @@ export interface OpenOptions {
   mergeWindow?: [number, number];
   /** How often the automatic merge checks its triggers, in ms (1..2**32-1; default 60000). */
   mergeCheckIntervalMs?: number;
-  /** The libbitcask shared library to load (default: $BITCASK_LIBRARY_PATH, then the
-   *  repository's target/release/libbitcask.so, then the system's libbitcask.so). */
+  /** The libbitcask shared library to load, and the only place tried (default:
+   *  $BITCASK_LIBRARY_PATH, else a copy bundled in the package, the checkout's build,
+   *  the dynamic loader's libbitcask.so.0, pkg-config's libdir: see the README). */
   libraryPath?: string;
 }
 
