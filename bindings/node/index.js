@@ -12,10 +12,11 @@
 // run the call on a persistent worker thread (pool.js / worker.js) and never block the
 // event loop.
 //
-// Modules: library.js finds and loads libbitcask, native.js declares and calls its
-// functions, args.js and limits.js check arguments, db.js (stores), batch.js and
-// reading.js (iterators, value streams) are the API, pool.js and worker.js run the async
-// calls, handles.js frees what is garbage-collected unclosed, errors.js has the errors.
+// Modules (README: Source layout): library.js finds and loads libbitcask, prototypes.js
+// lists its functions and native.js calls them, limits.js says what the library accepts
+// and args.js checks arguments against it, db.js (stores), batch.js and reading.js
+// (iterators, value streams) are the API, pool.js and worker.js run the async calls,
+// handles.js frees what is garbage-collected unclosed, errors.js has the errors.
 
 const { Status, BitcaskError } = require('./errors');
 const { pathArg, openOptions } = require('./args');
