@@ -11,7 +11,7 @@ use bitcask::{Db, MergeOptions, Op};
 
 use crate::args::Parsed;
 use crate::codec::{self, JsonScalar};
-use crate::{close, open, Access, CliError, CliResult};
+use crate::{close, open, open_read, Access, CliError, CliResult};
 
 /// Checks the number of arguments.
 pub fn arity(p: &Parsed, min: usize, max: usize, usage: &str) -> CliResult {
@@ -70,7 +70,7 @@ fn not_found(key: &[u8], dir: &Path) -> CliError {
 pub fn get(dir: &Path, p: &Parsed) -> CliResult {
     arity(p, 1, 1, "bitcask -d DIR get [-e] KEY")?;
     let key = key_arg(p, 0)?;
-    let db = open(dir, Access::ReadOnly)?;
+    let db = open_read(dir)?;
     let mut out = io::stdout().lock();
     match db.get_with(&key, |v| out.write_all(v))? {
         Some(written) => {
@@ -199,7 +199,7 @@ pub fn keys(dir: &Path, p: &Parsed) -> CliResult {
         Some(v) => arg_bytes(v, p.has("escaped"), "--prefix")?,
         None => Vec::new(),
     };
-    let db = open(dir, Access::ReadOnly)?;
+    let db = open_read(dir)?;
     let mut errors = 0;
     let keys = sorted_keys(&db, &prefix, &mut errors);
     let mut out = BufWriter::new(io::stdout().lock());
@@ -267,7 +267,7 @@ pub fn dump(dir: &Path, p: &Parsed) -> CliResult {
     if force_b64 && format != Format::Json {
         return Err(CliError::usage("--base64 goes with --format json"));
     }
-    let db = open(dir, Access::ReadOnly)?;
+    let db = open_read(dir)?;
     let mut errors = 0;
     let keys = sorted_keys(&db, b"", &mut errors);
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
@@ -480,7 +480,7 @@ pub fn load(dir: &Path, p: &Parsed) -> CliResult {
 
 pub fn stats(dir: &Path, p: &Parsed) -> CliResult {
     arity(p, 0, 0, "bitcask -d DIR stats [--json]")?;
-    let db = open(dir, Access::ReadOnly)?;
+    let db = open_read(dir)?;
     let s = db.stats();
     drop(db);
     let files: BTreeMap<u32, bitcask::stats::FileStats> = s.files.iter().copied().collect();

@@ -651,8 +651,162 @@ fn usage_errors_exit_2() {
     fs::write(db.join("notes.txt"), "x").unwrap();
     let r = expect(bc(&db, &["get", "k"]), 2);
     assert!(r.stderr.contains("notes.txt"), "{r:?}");
-    let r = expect(bc(&db, &["check"]), 1);
-    assert!(r.out().contains("notes.txt"), "{r:?}");
+    let r = expect(bc(&db, &["check"]), 2);
+    assert!(r.stderr.contains("notes.txt"), "{r:?}");
+}
+
+/// Every file and directory under `dir`, with each file's bytes, and the names beside it.
+fn snapshot(dir: &Path) -> (BTreeMap<PathBuf, Option<Vec<u8>>>, Vec<String>) {
+    fn walk(root: &Path, at: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
+        for e in fs::read_dir(at).unwrap() {
+            let path = e.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            if fs::symlink_metadata(&path).unwrap().is_dir() {
+                out.insert(rel, None);
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, Some(fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut tree = BTreeMap::new();
+    walk(dir, dir, &mut tree);
+    let mut beside: Vec<String> = fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    beside.sort();
+    (tree, beside)
+}
+
+/// (args, stdin) for every command that takes a store directory.
+fn every_command() -> Vec<(Vec<&'static str>, &'static [u8])> {
+    vec![
+        (vec!["get", "k"], b""),
+        (vec!["put", "k", "v"], b""),
+        (vec!["delete", "k"], b""),
+        (vec!["keys"], b""),
+        (vec!["dump"], b""),
+        (vec!["load"], b"k\tv\n"),
+        (vec!["stats"], b""),
+        (vec!["check"], b""),
+        (vec!["repair"], b""),
+        (vec!["repair", "--force"], b""),
+        (vec!["merge"], b""),
+    ]
+}
+
+#[test]
+fn a_folder_that_is_not_a_store_is_left_untouched() {
+    let t = TempDir::new();
+    let dir = t.0.join("photos");
+    fs::create_dir_all(dir.join("sub")).unwrap();
+    fs::write(dir.join("notes.txt"), "my notes\n").unwrap();
+    fs::write(dir.join("sub").join("inner.txt"), "nested content").unwrap();
+    let before = snapshot(&dir);
+    for (args, stdin) in every_command() {
+        let r = bc_in(&dir, &args, stdin);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert_eq!(
+            r.stderr,
+            format!(
+                "bitcask: {} is not a bitcask store: it holds no store files, only notes.txt, \
+                 sub/; nothing was changed\n",
+                dir.display()
+            ),
+            "{args:?}"
+        );
+        assert!(r.stdout.is_empty(), "{args:?}: {r:?}");
+        // Byte for byte: no LOCK, no DIR.damaged-* or DIR.repairing-* beside it.
+        assert_eq!(snapshot(&dir), before, "{args:?}");
+    }
+}
+
+#[test]
+fn a_store_beside_foreign_files_is_checked_but_not_repaired() {
+    let t = TempDir::new();
+    let db = t.db();
+    fixed_store(&db);
+    flip(&db.join("000001.data"), 88 * 3 + 40);
+    fs::create_dir_all(db.join("sub")).unwrap();
+    fs::write(db.join("sub").join("inner.txt"), "nested content").unwrap();
+    fs::write(db.join("notes.txt"), "my notes\n").unwrap();
+    let before = snapshot(&db);
+
+    for args in [&["repair"][..], &["repair", "--force"]] {
+        let r = expect(bc(&db, args), 2);
+        assert!(
+            r.stderr
+                .contains("not part of a bitcask store: notes.txt, sub/; move them out"),
+            "{r:?}"
+        );
+        assert_eq!(snapshot(&db), before, "{args:?}");
+    }
+    // check still verifies the store's own files, and points at the files to move first.
+    let r = expect(bc(&db, &["check"]), 2);
+    let out = r.out();
+    assert!(out.contains("DAMAGE 000001.data: offset 264: "), "{r:?}");
+    assert!(!out.contains("DAMAGE notes.txt"), "{r:?}");
+    assert!(
+        out.contains("once the files that are not the store's are moved out"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("notes.txt, sub/"), "{r:?}");
+    assert_eq!(snapshot(&db), before);
+
+    // Moved away, the store repairs.
+    fs::remove_dir_all(db.join("sub")).unwrap();
+    fs::remove_file(db.join("notes.txt")).unwrap();
+    expect(bc(&db, &["repair"]), 0);
+    expect(bc(&db, &["check"]), 0);
+}
+
+#[test]
+fn repair_of_an_empty_or_missing_directory_changes_nothing() {
+    let t = TempDir::new();
+    let db = t.db();
+    fs::create_dir_all(&db).unwrap();
+    let before = snapshot(&db);
+    for args in [&["repair"][..], &["repair", "--force"]] {
+        let r = expect(bc(&db, args), 0);
+        assert!(r.out().contains("an empty store"), "{r:?}");
+        assert!(r.out().contains("nothing was changed"), "{r:?}");
+        assert_eq!(snapshot(&db), before, "no LOCK, no sibling");
+    }
+    let missing = t.0.join("missing");
+    let r = expect(bc(&missing, &["repair"]), 2);
+    assert!(r.stderr.contains("missing does not exist"), "{r:?}");
+    assert!(!missing.exists());
+}
+
+#[test]
+fn every_command_words_a_missing_directory_and_a_file_the_same() {
+    let t = TempDir::new();
+    let missing = t.0.join("missing");
+    let file = t.0.join("file");
+    fs::write(&file, "x").unwrap();
+    for (args, stdin) in every_command() {
+        let r = expect(bc_in(&file, &args, stdin), 2);
+        assert_eq!(
+            r.stderr,
+            format!("bitcask: {} is not a directory\n", file.display()),
+            "{args:?}"
+        );
+        assert_eq!(fs::read(&file).unwrap(), b"x");
+        // put and load create the store; the others refuse.
+        if args[0] == "put" || args[0] == "load" {
+            continue;
+        }
+        let r = expect(bc_in(&missing, &args, stdin), 2);
+        assert_eq!(
+            r.stderr,
+            format!("bitcask: {} does not exist\n", missing.display()),
+            "{args:?}"
+        );
+        assert!(!missing.exists(), "{args:?}");
+    }
+    expect(bc(&missing, &["put", "k", "v"]), 0);
+    assert_eq!(expect(bc(&missing, &["get", "k"]), 0).stdout, b"v");
 }
 
 #[test]
