@@ -478,6 +478,44 @@ pub fn load(dir: &Path, p: &Parsed) -> CliResult {
     Ok(())
 }
 
+/// Below this many keys the keydir's size is mostly its fixed initial tables (one per
+/// shard, allocated with the shard's first key), so a per-key figure would mislead: at 19
+/// keys it came to about 1,000 bytes per key.
+const PER_KEY_MIN_KEYS: u64 = 10_000;
+
+/// Rows as columns two spaces apart, each as wide as its widest cell; `right[i]` aligns
+/// column i to the right. The last column is not padded.
+fn table<const N: usize>(rows: &[[String; N]], right: &[bool; N]) -> String {
+    let mut width = [0usize; N];
+    for row in rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut t = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = " ".repeat(width[i] - cell.chars().count());
+            if right[i] {
+                line.push_str(&pad);
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                if i + 1 < N {
+                    line.push_str(&pad);
+                }
+            }
+        }
+        t.push_str(line.trim_end());
+        t.push('\n');
+    }
+    t
+}
+
 pub fn stats(dir: &Path, p: &Parsed) -> CliResult {
     arity(p, 0, 0, "bitcask -d DIR stats [--json]")?;
     let db = open_read(dir)?;
@@ -527,60 +565,88 @@ pub fn stats(dir: &Path, p: &Parsed) -> CliResult {
         )?;
         return Ok(());
     }
-    let mut t = String::new();
-    t.push_str(&format!("store            {}\n", dir.display()));
-    t.push_str(&format!("live keys        {}\n", s.live_keys));
-    t.push_str(&format!("data files       {}\n", files.len()));
-    t.push_str(&format!(
-        "total bytes      {total} ({})\n",
-        bytes_human(total)
-    ));
-    t.push_str(&format!(
-        "dead bytes       {dead} ({}, {:.1}% of total)\n",
-        bytes_human(dead),
-        pct(dead, total)
-    ));
-    t.push_str(&format!(
-        "keydir memory    {} ({})\n",
-        s.keydir_bytes,
-        bytes_human(s.keydir_bytes)
-    ));
-    t.push_str(&format!(
-        "damaged ranges   {} ({} bytes){}\n",
-        r.damaged_ranges,
-        r.damaged_bytes,
-        if r.damaged_ranges > 0 {
-            ": run `bitcask check`"
-        } else {
-            ""
-        }
-    ));
-    t.push_str(&format!(
-        "dropped batch records {} (of batches cut short)\n",
-        r.dropped_batch_records
-    ));
-    t.push_str(&format!(
-        "hint fallbacks   {} (damaged or stale hint files; their data files were scanned)\n",
-        r.hint_fallbacks
-    ));
-    t.push_str(&format!(
-        "merge due        {} (default triggers: a sealed file >= 60% dead or >= 512 MiB dead)\n",
-        if due { "yes" } else { "no" }
-    ));
+    let keydir = if s.live_keys >= PER_KEY_MIN_KEYS {
+        format!(
+            "{} ({}, {} bytes per key on average)",
+            s.keydir_bytes,
+            bytes_human(s.keydir_bytes),
+            s.keydir_bytes / s.live_keys
+        )
+    } else if s.keydir_bytes > 0 {
+        format!(
+            "{} ({}; mostly fixed initial tables: each key adds about 27 bytes + its length)",
+            s.keydir_bytes,
+            bytes_human(s.keydir_bytes)
+        )
+    } else {
+        "0".to_string()
+    };
+    let damaged_note = if r.damaged_ranges > 0 {
+        ": run `bitcask check`"
+    } else {
+        ""
+    };
+    let summary = [
+        ["store".to_string(), dir.display().to_string()],
+        ["live keys".into(), s.live_keys.to_string()],
+        ["data files".into(), files.len().to_string()],
+        [
+            "total bytes".into(),
+            format!("{total} ({})", bytes_human(total)),
+        ],
+        [
+            "dead bytes".into(),
+            format!(
+                "{dead} ({}, {:.1}% of total)",
+                bytes_human(dead),
+                pct(dead, total)
+            ),
+        ],
+        ["keydir memory".into(), keydir],
+        [
+            "damaged ranges".into(),
+            format!(
+                "{} ({} bytes){damaged_note}",
+                r.damaged_ranges, r.damaged_bytes
+            ),
+        ],
+        [
+            "dropped batch records".into(),
+            format!("{} (of batches cut short)", r.dropped_batch_records),
+        ],
+        [
+            "hint fallbacks".into(),
+            format!(
+                "{} (damaged or stale hint files; their data files were scanned)",
+                r.hint_fallbacks
+            ),
+        ],
+        [
+            "merge due".into(),
+            format!(
+                "{} (default triggers: a sealed file >= 60% dead or >= 512 MiB dead)",
+                if due { "yes" } else { "no" }
+            ),
+        ],
+    ];
+    let mut t = table(&summary, &[false, false]);
     if !files.is_empty() {
-        t.push_str(&format!(
-            "\n{:<16} {:>14} {:>14} {:>13}\n",
-            "file", "total bytes", "dead bytes", "fragmentation"
-        ));
+        let mut rows = vec![[
+            "file".to_string(),
+            "total bytes".into(),
+            "dead bytes".into(),
+            "fragmentation".into(),
+        ]];
         for (id, f) in &files {
-            t.push_str(&format!(
-                "{:<16} {:>14} {:>14} {:>12.1}%\n",
+            rows.push([
                 bitcask::datafile::data_file_name(*id),
-                f.total_bytes,
-                f.dead_bytes,
-                f.fragmentation() * 100.0
-            ));
+                f.total_bytes.to_string(),
+                f.dead_bytes.to_string(),
+                format!("{:.1}%", f.fragmentation() * 100.0),
+            ]);
         }
+        t.push('\n');
+        t.push_str(&table(&rows, &[false, true, true, true]));
     }
     out.write_all(t.as_bytes())?;
     Ok(())

@@ -346,11 +346,18 @@ fn stats_text_and_json() {
         close(d);
     }
     let r = expect(bc(&db, &["stats"]), 0).out();
-    assert!(r.contains("live keys        50\n"), "{r}");
+    assert_aligned(&r);
+    assert!(r.contains("\nlive keys              50\n"), "{r}");
+    assert!(r.contains("\ndropped batch records  0 "), "{r}");
     assert!(r.contains("000001.data"), "{r}");
     assert!(r.contains("fragmentation"), "{r}");
-    assert!(r.contains("keydir memory"), "{r}");
-    assert!(r.contains("merge due        yes"), "{r}");
+    assert!(r.contains("merge due              yes"), "{r}");
+    // 50 keys: the keydir is mostly its fixed tables; no per-key figure from them.
+    assert!(
+        r.contains("keydir memory") && r.contains("mostly fixed initial tables"),
+        "{r}"
+    );
+    assert!(!r.contains("per key on average"), "{r}");
     let j = expect(bc(&db, &["stats", "--json"]), 0).out();
     assert!(j.starts_with('{') && j.trim_end().ends_with('}'), "{j}");
     for field in [
@@ -363,6 +370,64 @@ fn stats_text_and_json() {
     ] {
         assert!(j.contains(field), "{field} in {j}");
     }
+}
+
+/// The summary's values all start in one column, and the file table's columns all end in
+/// one column each (the first is left-aligned).
+fn assert_aligned(stats: &str) {
+    let (summary, files) = stats
+        .split_once("\n\n")
+        .expect("a summary and a file table");
+    let starts: Vec<usize> = summary
+        .lines()
+        .map(|l| {
+            let gap = l.find("  ").unwrap_or_else(|| panic!("no gap in {l:?}"));
+            gap + l[gap..].find(|c| c != ' ').unwrap()
+        })
+        .collect();
+    assert!(
+        starts.iter().all(|&c| c == starts[0]),
+        "{starts:?}\n{stats}"
+    );
+    let ends = |l: &str| -> Vec<usize> {
+        let mut v: Vec<usize> = l
+            .char_indices()
+            .filter(|&(i, c)| c != ' ' && l[i + c.len_utf8()..].starts_with("  "))
+            .map(|(i, _)| i)
+            .collect();
+        v.push(l.len() - 1);
+        v.split_off(1)
+    };
+    let lines: Vec<&str> = files.lines().collect();
+    for l in &lines[1..] {
+        assert_eq!(ends(l), ends(lines[0]), "{l:?}\n{stats}");
+        assert_eq!(l.find(' '), Some(11), "file names start each line: {l:?}");
+    }
+}
+
+#[test]
+fn stats_keydir_figure_per_key_only_for_many_keys() {
+    let t = TempDir::new();
+    let db = t.db();
+    {
+        let d = Db::open(&db, Options::default()).unwrap();
+        for i in 0..20_000u32 {
+            d.put(format!("key{i:06}").as_bytes(), b"v").unwrap();
+        }
+        close(d);
+    }
+    let r = expect(bc(&db, &["stats"]), 0).out();
+    assert_aligned(&r);
+    let line = r.lines().find(|l| l.starts_with("keydir memory")).unwrap();
+    let per_key: u64 = line
+        .split(", ")
+        .nth(1)
+        .and_then(|p| p.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    // "About 27 bytes + the key" (9 bytes here), with the tables' slack and fixed part.
+    assert!((36..=60).contains(&per_key), "{line}");
+    assert!(line.ends_with("bytes per key on average)"), "{line}");
 }
 
 /// 40 records of 88 bytes (6-byte key, 50-byte value) per 4 KiB file: record i of file 1 is
