@@ -87,6 +87,11 @@
 #define BC_BUSY 9
 
 /**
+ * The iterator is exhausted (from `bc_iter_next`).
+ */
+#define BC_DONE 10
+
+/**
  * Writes reach the OS page cache before the call returns: they survive the process being
  * killed, but not a power cut. The default.
  */
@@ -111,11 +116,6 @@
  * Largest value accepted, in bytes (512 MiB).
  */
 #define BC_MAX_VALUE_LEN 536870912
-
-/**
- * The iterator is exhausted (from `bc_iter_next`).
- */
-#define BC_DONE 10
 
 /**
  * A list of writes applied atomically by `bc_batch_commit`. Opaque; created by
@@ -307,6 +307,71 @@ int32_t bc_options_set_create_if_missing(struct bc_options *opts,
                                          bool create);
 
 /**
+ * Sets `frag_merge_trigger`: a merge is needed once any sealed data file has at least this
+ * percentage of dead bytes (0..=100; default 60).
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or a value over 100.
+ */
+int32_t bc_options_set_frag_merge_trigger(struct bc_options *opts,
+                                          uint32_t percent);
+
+/**
+ * Sets `dead_bytes_merge_trigger`: a merge is needed once any sealed data file holds at
+ * least this many dead bytes (default 536870912, 512 MiB).
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
+ */
+int32_t bc_options_set_dead_bytes_merge_trigger(struct bc_options *opts,
+                                                uint64_t bytes);
+
+/**
+ * Sets `frag_threshold`: a triggered merge takes every sealed file with at least this
+ * percentage of dead bytes (0..=100; default 40).
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or a value over 100.
+ */
+int32_t bc_options_set_frag_threshold(struct bc_options *opts,
+                                      uint32_t percent);
+
+/**
+ * Sets `dead_bytes_threshold`: a triggered merge takes every sealed file holding at least
+ * this many dead bytes (default 134217728, 128 MiB).
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
+ */
+int32_t bc_options_set_dead_bytes_threshold(struct bc_options *opts,
+                                            uint64_t bytes);
+
+/**
+ * Sets `small_file_threshold`: a triggered merge also takes every sealed file smaller than
+ * this, folding small files together (default 10485760, 10 MiB).
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
+ */
+int32_t bc_options_set_small_file_threshold(struct bc_options *opts,
+                                            uint64_t bytes);
+
+/**
+ * Enables the background merge (default: off). When on, a library thread checks the
+ * triggers every `merge_check_interval_ms` and, inside the merge window, merges the files
+ * the thresholds select, without blocking callers. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_options_set_auto_merge(struct bc_options *opts,
+                                  bool enabled);
+
+/**
+ * Restricts automatic merges to start between `start_hour` (inclusive) and `end_hour`
+ * (exclusive) of the local day, 0..=23 each; the window may wrap midnight (22, 6). Equal
+ * values (the default 0, 0) mean any time. To never merge automatically, leave auto
+ * merge off. Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or an hour over 23.
+ */
+int32_t bc_options_set_merge_window(struct bc_options *opts,
+                                    uint32_t start_hour,
+                                    uint32_t end_hour);
+
+/**
+ * How often the background merge checks its triggers, in milliseconds (at least 1;
+ * default 60000). Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or 0.
+ */
+int32_t bc_options_set_merge_check_interval_ms(struct bc_options *opts,
+                                               uint32_t ms);
+
+/**
  * Opens (creating if allowed) the store in directory `path` and rebuilds its index from the
  * data files.
  *
@@ -393,6 +458,21 @@ int32_t bc_get(struct bc_db *db,
                size_t *value_len_out);
 
 /**
+ * Copies `key`'s value into the caller's buffer `buf` of `cap` bytes (`buf` may be NULL
+ * when `cap` is 0). On `BC_OK`, `*value_len_out` is the value's length. On
+ * `BC_BUFFER_TOO_SMALL`, `*value_len_out` is the length needed and `buf` is untouched.
+ * The CRC is verified before any byte is copied.
+ * Returns `BC_OK`, `BC_BUFFER_TOO_SMALL`, `BC_NOT_FOUND`, `BC_INVALID_ARGUMENT`,
+ * `BC_CORRUPTION`, `BC_IO`.
+ */
+int32_t bc_get_into(struct bc_db *db,
+                    const uint8_t *key,
+                    size_t key_len,
+                    uint8_t *buf,
+                    size_t cap,
+                    size_t *value_len_out);
+
+/**
  * Deletes `key` by appending a tombstone. Deleting a missing key succeeds and writes
  * nothing. Returns `BC_OK`, `BC_INVALID_ARGUMENT`, `BC_READ_ONLY` or `BC_IO`.
  */
@@ -406,6 +486,65 @@ int32_t bc_delete(struct bc_db *db,
  * Returns `BC_OK`, `BC_INVALID_ARGUMENT` (NULL) or `BC_IO`.
  */
 int32_t bc_sync(struct bc_db *db);
+
+/**
+ * Compacts the store on the calling thread: seals the active file, rewrites the live
+ * records of every data file into new files (each with a hint file, so the next open does
+ * not read the values), and deletes the old files. Dead versions, deleted keys and expired
+ * records are dropped (a delete marker is kept only while an older file could still hold
+ * a value it hides).
+ *
+ * Other threads keep reading and writing meanwhile; they wait only for the swap of one
+ * index entry at a time. A crash at any point loses no acknowledged write and brings back
+ * no deleted key (the next open finishes or undoes the merge; see docs/FORMAT.md).
+ *
+ * Returns `BC_OK`; `BC_BUSY` (a merge is already running on this handle);
+ * `BC_READ_ONLY`; `BC_IO` (nothing was lost; if it failed after committing, the next open
+ * finishes it and further merges on this handle return `BC_IO` until then);
+ * `BC_INVALID_ARGUMENT` (NULL).
+ */
+int32_t bc_merge(struct bc_db *db);
+
+/**
+ * Sets `*needed_out` to whether the merge triggers (`frag_merge_trigger`,
+ * `dead_bytes_merge_trigger`) say a merge is due; always false on a read-only handle.
+ * Answers from counters kept as writes happen: no file is read.
+ * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_needs_merge(struct bc_db *db,
+                       bool *needed_out);
+
+/**
+ * Opens a reader on `key`'s current value for reading it in pieces (large values). The
+ * whole record's CRC is verified here, before any byte is handed out. The reader keeps
+ * reading this version even if the key is later overwritten, deleted or merged away, and
+ * may outlive `db`.
+ *
+ * On `BC_OK`, `*value_out` receives the reader (free with `bc_value_close`) and, if
+ * `value_len_out` is not NULL, `*value_len_out` the value's length.
+ * Returns `BC_OK`, `BC_NOT_FOUND`, `BC_INVALID_ARGUMENT`, `BC_CORRUPTION`, `BC_IO`.
+ */
+int32_t bc_value_open(struct bc_db *db,
+                      const uint8_t *key,
+                      size_t key_len,
+                      struct bc_value **value_out,
+                      uint64_t *value_len_out);
+
+/**
+ * Copies up to `len` bytes of the value, starting at `offset`, into `buf`; `*n_out`
+ * receives the count (0 at or past the end). Safe to call from several threads at once.
+ * Returns `BC_OK`, `BC_INVALID_ARGUMENT` or `BC_IO`.
+ */
+int32_t bc_value_read(const struct bc_value *value,
+                      uint64_t offset,
+                      uint8_t *buf,
+                      size_t len,
+                      size_t *n_out);
+
+/**
+ * Frees a value reader. NULL is a no-op.
+ */
+void bc_value_close(struct bc_value *value);
 
 /**
  * Takes a snapshot of the live keys for iteration. Writes made after this call are not
@@ -439,33 +578,6 @@ int32_t bc_iter_next(struct bc_iter *iter,
  * Frees an iterator. NULL is a no-op.
  */
 void bc_iter_free(struct bc_iter *iter);
-
-/**
- * Fills `*out` with store-wide counters. `out_size` is `sizeof(bc_stats)` as the caller
- * compiled it: the library writes at most that many bytes, so programs built against an
- * older header keep working. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
- */
-int32_t bc_get_stats(struct bc_db *db,
-                     struct bc_stats *out,
-                     size_t out_size);
-
-/**
- * Per-file counters. On `BC_OK`, `*files_out` receives an array of `*count_out` entries
- * (oldest file first; never NULL) that the caller frees with `bc_free`.
- * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
- */
-int32_t bc_get_file_stats(struct bc_db *db,
-                          struct bc_file_stat **files_out,
-                          size_t *count_out);
-
-/**
- * The same counters as `bc_get_stats` and `bc_get_file_stats` (plus each file's
- * fragmentation) as one JSON object, for bindings and tools. On `BC_OK`, `*json_out`
- * receives a NUL-terminated UTF-8 string to free with `bc_free`.
- * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
- */
-int32_t bc_stats_json(struct bc_db *db,
-                      char **json_out);
 
 /**
  * Creates an empty batch. Returns NULL only if memory is exhausted. A batch belongs to no
@@ -528,143 +640,31 @@ int32_t bc_batch_commit(struct bc_db *db,
 void bc_batch_free(struct bc_batch *batch);
 
 /**
- * Copies `key`'s value into the caller's buffer `buf` of `cap` bytes (`buf` may be NULL
- * when `cap` is 0). On `BC_OK`, `*value_len_out` is the value's length. On
- * `BC_BUFFER_TOO_SMALL`, `*value_len_out` is the length needed and `buf` is untouched.
- * The CRC is verified before any byte is copied.
- * Returns `BC_OK`, `BC_BUFFER_TOO_SMALL`, `BC_NOT_FOUND`, `BC_INVALID_ARGUMENT`,
- * `BC_CORRUPTION`, `BC_IO`.
+ * Fills `*out` with store-wide counters. `out_size` is `sizeof(bc_stats)` as the caller
+ * compiled it: the library writes at most that many bytes, so programs built against an
+ * older header keep working. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
  */
-int32_t bc_get_into(struct bc_db *db,
-                    const uint8_t *key,
-                    size_t key_len,
-                    uint8_t *buf,
-                    size_t cap,
-                    size_t *value_len_out);
+int32_t bc_get_stats(struct bc_db *db,
+                     struct bc_stats *out,
+                     size_t out_size);
 
 /**
- * Opens a reader on `key`'s current value for reading it in pieces (large values). The
- * whole record's CRC is verified here, before any byte is handed out. The reader keeps
- * reading this version even if the key is later overwritten, deleted or merged away, and
- * may outlive `db`.
- *
- * On `BC_OK`, `*value_out` receives the reader (free with `bc_value_close`) and, if
- * `value_len_out` is not NULL, `*value_len_out` the value's length.
- * Returns `BC_OK`, `BC_NOT_FOUND`, `BC_INVALID_ARGUMENT`, `BC_CORRUPTION`, `BC_IO`.
- */
-int32_t bc_value_open(struct bc_db *db,
-                      const uint8_t *key,
-                      size_t key_len,
-                      struct bc_value **value_out,
-                      uint64_t *value_len_out);
-
-/**
- * Copies up to `len` bytes of the value, starting at `offset`, into `buf`; `*n_out`
- * receives the count (0 at or past the end). Safe to call from several threads at once.
- * Returns `BC_OK`, `BC_INVALID_ARGUMENT` or `BC_IO`.
- */
-int32_t bc_value_read(const struct bc_value *value,
-                      uint64_t offset,
-                      uint8_t *buf,
-                      size_t len,
-                      size_t *n_out);
-
-/**
- * Frees a value reader. NULL is a no-op.
- */
-void bc_value_close(struct bc_value *value);
-
-/**
- * Sets `frag_merge_trigger`: a merge is needed once any sealed data file has at least this
- * percentage of dead bytes (0..=100; default 60).
- * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or a value over 100.
- */
-int32_t bc_options_set_frag_merge_trigger(struct bc_options *opts,
-                                          uint32_t percent);
-
-/**
- * Sets `dead_bytes_merge_trigger`: a merge is needed once any sealed data file holds at
- * least this many dead bytes (default 536870912, 512 MiB).
- * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
- */
-int32_t bc_options_set_dead_bytes_merge_trigger(struct bc_options *opts,
-                                                uint64_t bytes);
-
-/**
- * Sets `frag_threshold`: a triggered merge takes every sealed file with at least this
- * percentage of dead bytes (0..=100; default 40).
- * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or a value over 100.
- */
-int32_t bc_options_set_frag_threshold(struct bc_options *opts,
-                                      uint32_t percent);
-
-/**
- * Sets `dead_bytes_threshold`: a triggered merge takes every sealed file holding at least
- * this many dead bytes (default 134217728, 128 MiB).
- * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
- */
-int32_t bc_options_set_dead_bytes_threshold(struct bc_options *opts,
-                                            uint64_t bytes);
-
-/**
- * Sets `small_file_threshold`: a triggered merge also takes every sealed file smaller than
- * this, folding small files together (default 10485760, 10 MiB).
- * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
- */
-int32_t bc_options_set_small_file_threshold(struct bc_options *opts,
-                                            uint64_t bytes);
-
-/**
- * Enables the background merge (default: off). When on, a library thread checks the
- * triggers every `merge_check_interval_ms` and, inside the merge window, merges the files
- * the thresholds select, without blocking callers. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
- */
-int32_t bc_options_set_auto_merge(struct bc_options *opts,
-                                  bool enabled);
-
-/**
- * Restricts automatic merges to start between `start_hour` (inclusive) and `end_hour`
- * (exclusive) of the local day, 0..=23 each; the window may wrap midnight (22, 6). Equal
- * values (the default 0, 0) mean any time. To never merge automatically, leave auto
- * merge off. Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or an hour over 23.
- */
-int32_t bc_options_set_merge_window(struct bc_options *opts,
-                                    uint32_t start_hour,
-                                    uint32_t end_hour);
-
-/**
- * How often the background merge checks its triggers, in milliseconds (at least 1;
- * default 60000). Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or 0.
- */
-int32_t bc_options_set_merge_check_interval_ms(struct bc_options *opts,
-                                               uint32_t ms);
-
-/**
- * Compacts the store on the calling thread: seals the active file, rewrites the live
- * records of every data file into new files (each with a hint file, so the next open does
- * not read the values), and deletes the old files. Dead versions, deleted keys and expired
- * records are dropped (a delete marker is kept only while an older file could still hold
- * a value it hides).
- *
- * Other threads keep reading and writing meanwhile; they wait only for the swap of one
- * index entry at a time. A crash at any point loses no acknowledged write and brings back
- * no deleted key (the next open finishes or undoes the merge; see docs/FORMAT.md).
- *
- * Returns `BC_OK`; `BC_BUSY` (a merge is already running on this handle);
- * `BC_READ_ONLY`; `BC_IO` (nothing was lost; if it failed after committing, the next open
- * finishes it and further merges on this handle return `BC_IO` until then);
- * `BC_INVALID_ARGUMENT` (NULL).
- */
-int32_t bc_merge(struct bc_db *db);
-
-/**
- * Sets `*needed_out` to whether the merge triggers (`frag_merge_trigger`,
- * `dead_bytes_merge_trigger`) say a merge is due; always false on a read-only handle.
- * Answers from counters kept as writes happen: no file is read.
+ * Per-file counters. On `BC_OK`, `*files_out` receives an array of `*count_out` entries
+ * (oldest file first; never NULL) that the caller frees with `bc_free`.
  * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
  */
-int32_t bc_needs_merge(struct bc_db *db,
-                       bool *needed_out);
+int32_t bc_get_file_stats(struct bc_db *db,
+                          struct bc_file_stat **files_out,
+                          size_t *count_out);
+
+/**
+ * The same counters as `bc_get_stats` and `bc_get_file_stats` (plus each file's
+ * fragmentation) as one JSON object, for bindings and tools. On `BC_OK`, `*json_out`
+ * receives a NUL-terminated UTF-8 string to free with `bc_free`.
+ * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_stats_json(struct bc_db *db,
+                      char **json_out);
 
 #ifdef __cplusplus
 }  // extern "C"
