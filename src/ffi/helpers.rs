@@ -4,8 +4,10 @@
 //! API goes through here, so each `unsafe` contract is stated once.
 
 use std::ffi::c_void;
-use std::mem::{size_of, MaybeUninit};
+use std::marker::PhantomData;
+use std::mem::size_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
 
 use crate::error::{Error, Result};
 
@@ -55,13 +57,28 @@ pub(super) unsafe fn bytes_mut<'a>(ptr: *mut u8, len: usize, what: &str) -> Resu
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
 }
 
-/// A required out-parameter, checked before any work is done and written only on success
-/// (with `.write(value)`, which never reads what was there).
+/// An out-parameter the caller passed, already checked non-NULL. It stays a raw pointer
+/// (not a `&mut`) so that two out-parameters aliasing the same variable stay sound.
+pub(super) struct Out<'a, T> {
+    ptr: NonNull<T>,
+    _caller: PhantomData<&'a mut T>,
+}
+
+impl<T> Out<'_, T> {
+    /// Stores `value`, never reading or dropping what was there.
+    pub(super) fn write(self, value: T) {
+        // SAFETY: non-NULL, and valid for writes of a T (the contract of `out`/`out_opt`,
+        // the only constructors).
+        unsafe { self.ptr.as_ptr().write(value) }
+    }
+}
+
+/// A required out-parameter, checked before any work is done and written only on success.
 ///
 /// # Safety
 /// `ptr` must be NULL or valid for writes of a `T` for the returned lifetime.
-pub(super) unsafe fn out<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut MaybeUninit<T>> {
-    // SAFETY: per this function's contract; MaybeUninit asks nothing of the old contents.
+pub(super) unsafe fn out<'a, T>(ptr: *mut T, what: &str) -> Result<Out<'a, T>> {
+    // SAFETY: forwarded contract of this function.
     unsafe { out_opt(ptr) }.ok_or_else(|| null(what))
 }
 
@@ -69,9 +86,11 @@ pub(super) unsafe fn out<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut Maybe
 ///
 /// # Safety
 /// As for [`out`].
-pub(super) unsafe fn out_opt<'a, T>(ptr: *mut T) -> Option<&'a mut MaybeUninit<T>> {
-    // SAFETY: NULL is checked by as_mut; validity is this function's contract.
-    unsafe { ptr.cast::<MaybeUninit<T>>().as_mut() }
+pub(super) unsafe fn out_opt<'a, T>(ptr: *mut T) -> Option<Out<'a, T>> {
+    NonNull::new(ptr).map(|ptr| Out {
+        ptr,
+        _caller: PhantomData,
+    })
 }
 
 /// Copies `items` into a new malloc'd array that the caller frees with `bc_free`. At least
