@@ -87,7 +87,8 @@
 #define BC_BUSY 9
 
 /**
- * The iterator is exhausted (from `bc_iter_next`).
+ * The iterator is exhausted (from `bc_iter_next`). Not an error: the thread's message is
+ * left unchanged.
  */
 #define BC_DONE 10
 
@@ -248,8 +249,9 @@ const char *bc_status_str(int32_t status);
 const char *bc_last_error(void);
 
 /**
- * Frees a buffer returned by the library (for example a value from `bc_get`). NULL is a
- * no-op. Do not pass memory from anywhere else.
+ * Frees a buffer returned by the library: a value from `bc_get`, the array from
+ * `bc_get_file_stats`, the string from `bc_stats_json`. NULL is a no-op. Do not pass memory
+ * from anywhere else (handles have their own free or close function).
  */
 void bc_free(void *buf);
 
@@ -349,7 +351,8 @@ int32_t bc_options_set_small_file_threshold(struct bc_options *opts,
 /**
  * Enables the background merge (default: off). When on, a library thread checks the
  * triggers every `merge_check_interval_ms` and, inside the merge window, merges the files
- * the thresholds select, without blocking callers. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ * the thresholds select, without blocking callers.
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
  */
 int32_t bc_options_set_auto_merge(struct bc_options *opts,
                                   bool enabled);
@@ -421,6 +424,7 @@ int32_t bc_put(struct bc_db *db,
 /**
  * Like `bc_put`, but the key reads as missing once `ttl_ms` milliseconds (at least 1)
  * have passed. Expiry uses the wall clock (unix time); which write wins never does.
+ * Returns the statuses of `bc_put`; `BC_INVALID_ARGUMENT` also for a `ttl_ms` of 0.
  */
 int32_t bc_put_ttl(struct bc_db *db,
                    const uint8_t *key,
@@ -431,7 +435,7 @@ int32_t bc_put_ttl(struct bc_db *db,
 
 /**
  * Like `bc_put`, but the key reads as missing from unix time `expires_at_ms`
- * (milliseconds) on; 0 means never.
+ * (milliseconds) on; 0 means never. Returns the statuses of `bc_put`.
  */
 int32_t bc_put_expiring(struct bc_db *db,
                         const uint8_t *key,
@@ -596,7 +600,8 @@ int32_t bc_batch_put(struct bc_batch *batch,
                      size_t value_len);
 
 /**
- * Adds a put that expires `ttl_ms` (at least 1) milliseconds after this call.
+ * Adds a put that expires `ttl_ms` (at least 1) milliseconds after this call (not after the
+ * commit). Key and value limits are those of `bc_put`.
  * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
  */
 int32_t bc_batch_put_ttl(struct bc_batch *batch,

@@ -89,7 +89,8 @@ pub unsafe extern "C" fn bc_batch_put(
     guard(|| unsafe { push(batch, key, key_len, value, value_len, 0, false) })
 }
 
-/// Adds a put that expires `ttl_ms` (at least 1) milliseconds after this call.
+/// Adds a put that expires `ttl_ms` (at least 1) milliseconds after this call (not after the
+/// commit). Key and value limits are those of `bc_put`.
 /// Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn bc_batch_put_ttl(

@@ -154,6 +154,7 @@ pub unsafe extern "C" fn bc_put(
 
 /// Like `bc_put`, but the key reads as missing once `ttl_ms` milliseconds (at least 1)
 /// have passed. Expiry uses the wall clock (unix time); which write wins never does.
+/// Returns the statuses of `bc_put`; `BC_INVALID_ARGUMENT` also for a `ttl_ms` of 0.
 #[no_mangle]
 pub unsafe extern "C" fn bc_put_ttl(
     db: *mut bc_db,
@@ -169,7 +170,7 @@ pub unsafe extern "C" fn bc_put_ttl(
 }
 
 /// Like `bc_put`, but the key reads as missing from unix time `expires_at_ms`
-/// (milliseconds) on; 0 means never.
+/// (milliseconds) on; 0 means never. Returns the statuses of `bc_put`.
 #[no_mangle]
 pub unsafe extern "C" fn bc_put_expiring(
     db: *mut bc_db,

@@ -110,8 +110,9 @@ pub(super) fn malloc_copy<T: Copy>(items: &[T]) -> Result<*mut T> {
     Ok(buf)
 }
 
-/// Frees a buffer returned by the library (for example a value from `bc_get`). NULL is a
-/// no-op. Do not pass memory from anywhere else.
+/// Frees a buffer returned by the library: a value from `bc_get`, the array from
+/// `bc_get_file_stats`, the string from `bc_stats_json`. NULL is a no-op. Do not pass memory
+/// from anywhere else (handles have their own free or close function).
 #[no_mangle]
 pub unsafe extern "C" fn bc_free(buf: *mut c_void) {
     // SAFETY: the buffer came from libc::malloc in malloc_copy (caller's contract).

@@ -213,7 +213,8 @@ pub unsafe extern "C" fn bc_options_set_small_file_threshold(
 
 /// Enables the background merge (default: off). When on, a library thread checks the
 /// triggers every `merge_check_interval_ms` and, inside the merge window, merges the files
-/// the thresholds select, without blocking callers. Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+/// the thresholds select, without blocking callers.
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn bc_options_set_auto_merge(opts: *mut bc_options, enabled: bool) -> i32 {
     // SAFETY: forwarded contract of this function.

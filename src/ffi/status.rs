@@ -38,7 +38,8 @@ pub const BC_INTERNAL: i32 = 7;
 pub const BC_BUFFER_TOO_SMALL: i32 = 8;
 /// The operation conflicts with one already running (for example a second merge).
 pub const BC_BUSY: i32 = 9;
-/// The iterator is exhausted (from `bc_iter_next`).
+/// The iterator is exhausted (from `bc_iter_next`). Not an error: the thread's message is
+/// left unchanged.
 pub const BC_DONE: i32 = 10;
 
 /// What a function's body produced when it did not fail.
