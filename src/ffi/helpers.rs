@@ -1,7 +1,8 @@
 //! One helper per job at the C boundary: NULL checks, borrowing caller memory, writing
 //! out-parameters, malloc'd copies handed to the caller (and `bc_free`, which frees them),
-//! and making, borrowing and freeing opaque handles. Every raw-pointer operation of the C
-//! API goes through here, so each `unsafe` contract is stated once.
+//! and making, borrowing and freeing opaque handles. Pointer work that several functions
+//! share goes through here, so its `unsafe` contract is stated once; what only one function
+//! does (the C string of `bc_open`, the partial struct copy of `bc_get_stats`) stays there.
 
 use std::ffi::c_void;
 use std::marker::PhantomData;

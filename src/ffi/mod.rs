@@ -4,13 +4,14 @@
 //! contract; the header lists the modules' items in the order they are declared below.
 //!
 //! One module per C object, plus the two that every function uses (`status`, `helpers`);
-//! the declarations below say which holds what. To find a C function, look in the module
-//! of the object it takes first (`bc_options_set_*` in `options`, `bc_iter_*` in `iter`...).
+//! the declarations below say which holds what. A function lives with the object its name
+//! starts with (`bc_options_*` in `options`, `bc_iter_*` in `iter`, `bc_value_*` in
+//! `value`, `bc_batch_*` in `batch`); the counters are in `stats`, and the other functions
+//! on a store in `db`.
 //!
-//! Rules every exported function follows: it returns an `int32_t` status made by
-//! `status::guard` (or is a constructor returning a handle or NULL, or a free returning
-//! nothing); it reaches caller memory only through `helpers`; each `unsafe` block says why
-//! it is sound in a `// SAFETY:` line. The C ABI may only gain: never change a signature, a
+//! Rules the exported functions follow: a fallible one returns an `int32_t` status made by
+//! `status::guard`, which catches panics; pointers are checked and borrowed with `helpers`;
+//! each `unsafe` block says why it is sound in a `// SAFETY:` line. The C ABI may only gain: never change a signature, a
 //! constant's value or a documented promise.
 
 #![allow(non_camel_case_types)]
