@@ -59,26 +59,53 @@ pub fn bytes_human(n: u64) -> String {
     format!("{v:.1} {}", UNITS[u])
 }
 
-fn not_found(key: &[u8], dir: &Path) -> CliError {
-    CliError::no(format!(
+/// A key with no live value. Damage the open found is skipped, not reported by reads (only
+/// damage appearing after the open is a read error), so a key whose record was damaged
+/// reads as missing or as its previous version: say so where that may be the reason.
+fn not_found(key: &[u8], dir: &Path, db: &Db) -> CliError {
+    let mut msg = format!(
         "not found: key \"{}\" has no live value in {}",
         codec::escape_short(key, 200),
         dir.display()
-    ))
+    );
+    let r = db.stats().recovery;
+    if r.damaged_ranges > 0 {
+        msg.push_str(&format!(
+            " (note: opening the store skipped {} damaged range(s), {} bytes; a key whose \
+             newest record was damaged reads as not found or as its previous version; \
+             `bitcask -d {} check` lists them)",
+            r.damaged_ranges,
+            r.damaged_bytes,
+            dir.display()
+        ));
+    }
+    CliError::no(msg)
 }
 
 pub fn get(dir: &Path, p: &Parsed) -> CliResult {
     arity(p, 1, 1, "bitcask -d DIR get [-e] KEY")?;
     let key = key_arg(p, 0)?;
-    let db = open_read(dir)?;
+    // Not open_read: a miss carries its own note on damage rather than a second warning.
+    let db = open(dir, Access::ReadOnly)?;
     let mut out = io::stdout().lock();
     match db.get_with(&key, |v| out.write_all(v))? {
         Some(written) => {
             written?;
             out.flush()?;
+            let r = db.stats().recovery;
+            if r.damaged_ranges > 0 {
+                eprintln!(
+                    "bitcask: warning: {}: opening the store skipped {} damaged range(s), {} \
+                     bytes; if this key's newest record was among them, this is its previous \
+                     version (run `bitcask check`)",
+                    dir.display(),
+                    r.damaged_ranges,
+                    r.damaged_bytes
+                );
+            }
             Ok(())
         }
-        None => Err(not_found(&key, dir)),
+        None => Err(not_found(&key, dir, &db)),
     }
 }
 
@@ -152,8 +179,9 @@ pub fn delete(dir: &Path, p: &Parsed) -> CliResult {
         Err(e) => return Err(e.into()),
     };
     if !live {
+        let err = not_found(&key, dir, &db);
         close(db)?;
-        return Err(not_found(&key, dir));
+        return Err(err);
     }
     db.delete(&key)?;
     close(db)

@@ -38,6 +38,12 @@ Options:
   -e, --escaped   KEY is written with C-style escapes (\\n, \\t, \\\\, \\xHH), as
                   `keys` and `dump` print keys
 
+Damage is met at two times. A record already damaged when the store is opened
+is skipped by the open (and counted): its key reads as its previous version, or
+as not found, and get then says how many damaged ranges the open skipped. A
+record damaged after the open is caught by the read's CRC check: an error, never
+wrong data. `bitcask check` lists every damaged range.
+
 Exit status: 0 found; 1 no live value (missing, deleted or expired: the message
 goes to stderr); 2 usage error or failure (I/O error, damaged record).
 ",

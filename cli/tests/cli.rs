@@ -509,6 +509,62 @@ fn check_reports_flipped_byte_with_file_and_offset() {
 }
 
 #[test]
+fn get_of_a_key_damaged_before_open_says_the_open_skipped_damage() {
+    let t = TempDir::new();
+    let db = t.db();
+    fixed_store(&db);
+    let r = expect(bc(&db, &["get", "nope"]), 1);
+    assert!(
+        !r.stderr.contains("damaged"),
+        "a clean store has no note: {r:?}"
+    );
+
+    flip(&db.join("000001.data"), 88 * 3 + 40); // key003's only record
+    let r = expect(bc(&db, &["get", "key003"]), 1);
+    assert!(r.stdout.is_empty(), "{r:?}");
+    assert!(
+        r.stderr.contains("not found: key \"key003\"")
+            && r.stderr.contains("skipped 1 damaged range(s), 88 bytes")
+            && r.stderr.contains("check` lists them"),
+        "{r:?}"
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "one message, not two: {r:?}");
+    // A key that reads may be an older version: a warning beside the value.
+    let r = expect(bc(&db, &["get", "key004"]), 0);
+    assert_eq!(r.stdout, [b'a' + 4; 50]);
+    assert!(r.stderr.contains("previous version"), "{r:?}");
+    let r = expect(bc(&db, &["delete", "key003"]), 1);
+    assert!(r.stderr.contains("damaged range"), "{r:?}");
+}
+
+/// The other half of what README says: damage that appears after the store was opened is
+/// caught by the read (`BC_CORRUPTION`), not skipped.
+#[test]
+fn damage_after_open_is_a_corruption_error_at_read() {
+    use std::os::unix::fs::FileExt;
+    let t = TempDir::new();
+    let db = t.db();
+    fixed_store(&db);
+    let reader = Db::open(
+        &db,
+        Options {
+            read_only: true,
+            create_if_missing: false,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(db.join("000001.data"))
+        .unwrap();
+    // In place: the reader has the file mapped, and a truncating rewrite could fault it.
+    f.write_all_at(b"X", 88 * 3 + 40).unwrap();
+    let e = reader.get(b"key003").unwrap_err();
+    assert_eq!(e.kind(), bitcask::ErrorKind::Corruption, "{e:?}");
+}
+
+#[test]
 fn check_reports_truncated_hint_file() {
     let t = TempDir::new();
     let db = t.db();
