@@ -293,8 +293,9 @@ Usage: bitcask -d DIR merge
 
 Compacts the store: rewrites the live records of every data file into new files
 (with hint files) and deletes the old ones, dropping overwritten values, deleted
-keys and expired records. On a terminal, stderr shows the elapsed time and an
-estimate of the bytes written so far. A summary is always printed on stdout:
+keys and expired records. On a terminal, stderr shows the engine's progress:
+input read (percent, bytes, records), records written, rate and time left. A
+summary is always printed on stdout:
 data files and bytes before and after, space reclaimed, records written, time.
 Takes the store's write lock.
 
