@@ -10,6 +10,7 @@ pub mod ffi;
 pub mod hint;
 pub mod iter;
 pub mod keydir;
+pub mod layout;
 pub mod merge;
 pub mod options;
 pub mod record;
