@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod ffi;
 pub mod hint;
+pub mod inspect;
 pub mod iter;
 pub mod keydir;
 pub mod layout;
