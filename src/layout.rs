@@ -16,8 +16,8 @@
 //! canonical spelling is accepted, so every id has exactly one file name. Any other name is
 //! foreign: open refuses a directory holding one.
 //!
-//! Everything here is pure (names in, facts out) except [`read_listing`] and
-//! [`read_merge_state`], which read the directory and the commit record through `Storage`.
+//! Everything here is pure (names in, facts out) except `read_listing` and
+//! `read_merge_state`, which read the directory and the commit record through `Storage`.
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -5,10 +5,10 @@
 //!
 //! Directory syncs, and why each one is there (docs/FORMAT.md has the whole protocol):
 //!
-//! - [`commit`]: `MERGE.tmp` is fsynced before the rename, and the directory after it. Nothing
+//! - `commit`: `MERGE.tmp` is fsynced before the rename, and the directory after it. Nothing
 //!   irreversible (deleting an input) may happen before the commit record is durable.
 //!   (The outputs and their names were made durable before the commit: `Outputs::finish`.)
-//! - [`retire_inputs`], the end of a committed merge, syncs twice:
+//! - `retire_inputs`, the end of a committed merge, syncs twice:
 //!   1. after renaming the outputs and deleting the inputs, **before** removing `MERGE`.
 //!      Required: while `MERGE` is durable, a crash leaves a directory that open can finish,
 //!      whatever mix of those renames and deletions reached the disk (the commit record is
@@ -25,9 +25,9 @@
 //!
 //!   There is no sync between the renames and the deletions: by (1) nothing depends on
 //!   their order. (Until this module, a running merge synced there and open did not.)
-//! - [`undo`]: removing a commit record that is not trusted is synced: otherwise it could
+//! - `undo`: removing a commit record that is not trusted is synced: otherwise it could
 //!   come back after a later file took the id of an output it names, and be trusted then.
-//! - [`discard_leftovers`]: not synced. Files of a merge that never committed are removed
+//! - `discard_leftovers`: not synced. Files of a merge that never committed are removed
 //!   again by the next open if their removal is lost.
 
 use std::path::Path;

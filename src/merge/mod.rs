@@ -3,20 +3,20 @@
 //! they wait on a merge is the per-key swap of a keydir entry.
 //!
 //! Protocol (crash-safe at every step; docs/FORMAT.md has the full argument):
-//! 1. Pick the input files (all sealed files, or those past the thresholds): [`plan`].
+//! 1. Pick the input files (all sealed files, or those past the thresholds): `plan`.
 //! 2. Copy each live record, and each tombstone or expired record that may still shadow an
 //!    older value in a file that survives the merge, into `NNNNNN.data.merging` files, with
-//!    `NNNNNN.hint.merging` beside them; sync them and the directory: [`copy`]. A crash here
+//!    `NNNNNN.hint.merging` beside them; sync them and the directory: `copy`. A crash here
 //!    leaves only `.merging` files, which open deletes: the merge never happened.
 //! 3. Commit: write `MERGE` (inputs and outputs) via `MERGE.tmp` + fsync + rename + fsync of
-//!    the directory: [`commit::commit`]. From now on open rolls the merge forward.
-//! 4. Rename the outputs to their final names: [`commit::rename_outputs`].
-//! 5. Swap keydir entries whose version is still the copied one to the outputs: [`install`].
-//! 6. Delete the inputs, sync the directory, delete `MERGE`, sync: [`commit::retire_inputs`].
+//!    the directory: `commit::commit`. From now on open rolls the merge forward.
+//! 4. Rename the outputs to their final names: `commit::rename_outputs`.
+//! 5. Swap keydir entries whose version is still the copied one to the outputs: `install`.
+//! 6. Delete the inputs, sync the directory, delete `MERGE`, sync: `commit::retire_inputs`.
 //!
 //! Steps 3, 4 and 6 change the directory and live in `commit.rs`, which open's recovery
 //! uses too, so a merge finished by open and one finished by the merge itself do the same
-//! thing with the same syncs. The merge works on a [`MergeCtx`], the narrow view of a store
+//! thing with the same syncs. The merge works on a `MergeCtx`, the narrow view of a store
 //! it needs, so it can be tested without opening a `Db`.
 
 pub(crate) mod commit;

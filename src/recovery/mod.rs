@@ -2,15 +2,15 @@
 //! every data file and rebuild the keydir.
 //!
 //! `load` runs these steps:
-//! 1. [`resolve`]: list the directory (`layout`), refuse foreign files, read the merge state;
+//! 1. `resolve`: list the directory (`layout`), refuse foreign files, read the merge state;
 //!    a writable open finishes a committed merge and removes what an uncommitted one left
 //!    (the same steps as a running merge: `merge::commit`), a read-only one only computes
 //!    which files to load. Result: the data files to load, each with its hint file.
-//! 2. [`add_active`]: a writable open appends to the newest plain data file, or starts one.
-//! 3. [`Loading::file`], for each data file: from its hint file if that is intact and
+//! 2. `add_active`: a writable open appends to the newest plain data file, or starts one.
+//! 3. `Loading::file`, for each data file: from its hint file if that is intact and
 //!    matches, otherwise by a scan; the newest file's torn tail is cut off; an empty sealed
 //!    file is deleted. `loader.rs` folds the records into the keydir.
-//! 4. [`Loading::finish`]: purge delete placeholders, check the seq counter can continue.
+//! 4. `Loading::finish`: purge delete placeholders, check the seq counter can continue.
 //!
 //! Which record wins is decided by its `seq` stamp alone (never by file order or the wall
 //! clock), so files can be loaded in any order. Deletes and expired records are kept as
