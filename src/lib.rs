@@ -7,6 +7,7 @@ pub mod datafile;
 pub mod db;
 pub mod error;
 pub mod ffi;
+pub mod format;
 pub mod hint;
 pub mod inspect;
 pub mod iter;
