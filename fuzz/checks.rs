@@ -22,55 +22,40 @@ use bitcask::storage::Storage;
 use bitcask::{Db, ErrorKind, Options};
 
 // ---------------------------------------------------------------------------------------
-// Known library bugs
+// Bugs fuzzing found (all fixed; fuzz/README.md tells each one)
 // ---------------------------------------------------------------------------------------
 
 thread_local! {
     static STRICT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Makes the checks on this thread stop skipping inputs that trigger the known bugs below
-/// (the replay of fuzz/known_bugs/ uses it).
+/// Makes the checks on this thread stop skipping inputs that triggered the bugs below (the
+/// replay of fuzz/known_bugs/ uses it, so every reproducer is checked in full).
 pub fn set_strict(strict: bool) {
     STRICT.with(|s| s.set(strict));
 }
 
-/// Known bugs, each with reproducers in fuzz/known_bugs/ (see fuzz/README.md). Until they
-/// are fixed, inputs that trigger them are skipped so that fuzzing can look for others.
-/// Remove these guards with the fix.
-/// - an intact record or hint entry with a seq at or near u64::MAX: `seq + 1` overflows in
-///   the scan's batch check (src/datafile.rs), in recovery's `next_seq = max_seq + 1`
-///   (src/recovery.rs) and in the writer's `next_seq += n` (src/writer.rs); without
-///   overflow checks the counter wraps to 0 and new writes lose to the old versions at the
-///   next open. Skipped: any seq in the upper half of the range.
-/// - a data file with id u32::MAX: `id + 1` overflows when open picks the next file id
-///   (src/recovery.rs, src/writer.rs); wrapped, it names `000000.data`, which the next open
-///   refuses as a foreign file.
-/// - a file name with more leading zeros than the six-digit padding (`0000002.data`):
-///   `parse_numbered` (src/datafile.rs) accepts it as id 2, but every path is rebuilt
-///   from the id as `000002.data`, so open fails with `Io` ("not found"); were both names
-///   present, the long one would be silently ignored.
-/// - a read-only open during a committed merge (`MERGE` present) uses one suffix for an
-///   output's data and hint file: that of the data file (src/recovery.rs `resolve`).
-///   After a crash between the two renames (`000004.data` renamed, `000004.hint.merging`
-///   not) it looks for `000004.hint`, finds none and scans the file instead, counting a
-///   hint fallback. Harmless on intact files, but where a record is damaged a scan and a
-///   hint disagree (the hint is trusted without reading the record, so its key reads as a
-///   corruption error; the scan skips it), so the read-only open shows other data than the
-///   writable one.
-/// - recovery decides between two versions of a key by reading the current one's seq from
-///   its record header (`Shard::seq_of`, src/keydir.rs) without checking the record's CRC.
-///   A key loaded from a hint file whose record is damaged but whose header still parses
-///   gets the seq written in the damaged header: a garbage seq above the real ones makes
-///   the damaged version beat newer overwrites and deletes at every later open (the key
-///   reads as a corruption error, the newer value is lost). The hint entry's own seq is
-///   not used.
-/// - a merge while the current version of some key is damaged (its get is a corruption
-///   error): the merge's scan skips the damaged record, so it is neither copied nor
-///   dropped from the keydir, and when the input files are deleted the key is left
-///   pointing into a file that is no longer open: get and iteration fail with `Internal`
-///   ("keydir points into data file N which is not open") until the store is reopened
-///   (src/merge.rs `copy_live` / `install`).
+/// Bugs the fuzz targets found, each with reproducers in fuzz/known_bugs/. All are fixed
+/// (fuzz/README.md says how, and `replay_known_bugs` in tests/fuzz_replay.rs replays the
+/// reproducers strictly in every `cargo test`). While they were open, inputs that trigger
+/// them were skipped so that fuzzing could look for others; outside strict mode the guards
+/// still skip those inputs, which is now needless and can go. What they were:
+/// - an intact record or hint entry with a seq at or near u64::MAX overflowed `seq + 1`
+///   in the scan's batch check, recovery's `next_seq` and the writer's counter (now such a
+///   stamp is a corruption error at open). Skipped: any seq in the upper half of the range.
+/// - a data file with id u32::MAX overflowed `id + 1` when open picked the next file id
+///   (ids are now capped at `layout::MAX_FILE_ID`).
+/// - a file name with more leading zeros than the six-digit padding (`0000002.data`) was
+///   taken as id 2 and then not found under `000002.data` (only canonical names are data
+///   files now: src/layout.rs).
+/// - a read-only open during a committed merge looked for an output's hint file under the
+///   suffix of its data file (each is now found under whichever name it has:
+///   src/recovery/mod.rs `sources`).
+/// - recovery decided between two versions of a key by the seq in an unverified record
+///   header (`Shard::seq_of`, src/keydir.rs; now only CRC-verified records count).
+/// - a merge while the current version of some key was damaged left that key pointing
+///   into a deleted input file (the merge now drops such entries: src/merge/mod.rs
+///   `drop_entries_into`).
 fn skips_known_bug() -> bool {
     !STRICT.with(|s| s.get())
 }
@@ -532,16 +517,16 @@ pub fn open_dir(data: &[u8]) {
         return;
     };
     let mut expected = view(&db);
-    // Keys whose current version is damaged (see the known bugs about them).
+    // Keys whose current version is damaged (two of the fixed bugs concerned them).
     let damaged: Vec<Vec<u8>> = expected
         .iter()
         .filter(|(_, v)| v.is_none())
         .map(|(k, _)| k.clone())
         .collect();
     if let Some(ro) = &ro_view {
-        // Known bug: during a committed merge a read-only open looks for an output's hint
-        // file under the suffix of its data file, so where one was renamed and the other not
-        // it scans instead, and scanning and hints disagree on damaged records.
+        // A fixed bug: during a committed merge a read-only open looked for an output's
+        // hint file under the suffix of its data file, so where one was renamed and the
+        // other not it scanned instead, and scanning and hints disagree on damaged records.
         let mixed_merge = files.contains_key("MERGE")
             && files.keys().any(|n| n.ends_with(".merging"))
             && skips_known_bug();
@@ -574,7 +559,7 @@ pub fn open_dir(data: &[u8]) {
         };
     }
     assert_views_equal(&expected, &view(&db), "the probe writes changed other keys");
-    // Known bug: a merge leaves keys whose current version is damaged pointing into the
+    // A fixed bug: a merge left keys whose current version is damaged pointing into the
     // deleted input files (see `skips_known_bug`).
     let merge_hits_known_bug = !damaged.is_empty() && skips_known_bug();
     if flags & FLAG_MERGE != 0 && !merge_hits_known_bug {

@@ -7,34 +7,10 @@ use crate::error::{Error, Result};
 use crate::record::{decode_record, Header, Record, HEADER_LEN};
 use crate::storage::StorageFile;
 
-pub const DATA_SUFFIX: &str = ".data";
-
-/// `000042.data`: zero-padded to six digits, wider once ids outgrow them.
-pub fn data_file_name(id: u32) -> String {
-    format!("{id:06}{DATA_SUFFIX}")
-}
-
-/// The id in a data file's name, or `None` for any other name.
-pub fn parse_data_file_name(name: &str) -> Option<u32> {
-    parse_numbered(name, DATA_SUFFIX)
-}
-
-/// Largest file id: ids above it are refused, so `id + 1` never overflows.
-pub const MAX_FILE_ID: u32 = u32::MAX - 1;
-
-/// Parses `NNNNNN<suffix>` in the canonical form this library writes (six digits, or more
-/// without a leading zero), so every id has exactly one file name.
-pub fn parse_numbered(name: &str, suffix: &str) -> Option<u32> {
-    let digits = name.strip_suffix(suffix)?;
-    let canonical = digits.len() == 6 || (digits.len() > 6 && !digits.starts_with('0'));
-    if !canonical || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits
-        .parse()
-        .ok()
-        .filter(|&id| id > 0 && id <= MAX_FILE_ID)
-}
+// The names live in `layout`; kept here for the CLI until it moves to `bitcask::inspect`.
+pub use crate::layout::{
+    data_file_name, parse_data_file_name, parse_numbered, DATA_SUFFIX, MAX_FILE_ID,
+};
 
 pub struct DataFile {
     id: u32,
@@ -197,6 +173,16 @@ impl DataFile {
 
 /// Visits every intact record of `bytes` (a whole data file); see `DataFile::scan`.
 pub fn scan_bytes<'b>(bytes: &'b [u8], visit: &mut impl FnMut(u64, &Record<'b>)) -> ScanSummary {
+    scan_bytes_with(bytes, visit, &mut |_, _| {})
+}
+
+/// `scan_bytes`, also calling `damaged(offset, len)` for each damaged range as the scan
+/// finds it (in file order, interleaved with the records: `inspect::scan_data`).
+pub fn scan_bytes_with<'b>(
+    bytes: &'b [u8],
+    visit: &mut impl FnMut(u64, &Record<'b>),
+    damaged: &mut impl FnMut(u64, u64),
+) -> ScanSummary {
     let mut s = ScanSummary::default();
     let mut pending: Vec<(u64, Record<'b>)> = Vec::new();
     let mut pos = 0usize;
@@ -236,6 +222,7 @@ pub fn scan_bytes<'b>(bytes: &'b [u8], visit: &mut impl FnMut(u64, &Record<'b>))
             .find(|&p| decode_record(&bytes[p..]).is_some())
             .unwrap_or(bytes.len());
         s.damaged.push((pos as u64, (next - pos) as u64));
+        damaged(pos as u64, (next - pos) as u64);
         s.dropped_batch_records += pending.len() as u64;
         pending.clear();
         pos = next;
@@ -265,24 +252,6 @@ mod tests {
             seen.push((off, r.header.seq, r.key.to_vec()))
         });
         (seen, s)
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(data_file_name(42), "000042.data");
-        assert_eq!(parse_data_file_name("000042.data"), Some(42));
-        assert_eq!(parse_data_file_name("1234567.data"), Some(1234567));
-        for bad in [
-            "42.data",
-            "000042.hint",
-            "00004x.data",
-            "000000.data",
-            "a.data",
-            "0000042.data",
-            "4294967295.data",
-        ] {
-            assert_eq!(parse_data_file_name(bad), None, "{bad}");
-        }
     }
 
     #[test]

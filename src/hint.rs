@@ -15,17 +15,15 @@ use std::io;
 use crate::record::{MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::storage::StorageFile;
 
-pub const HINT_SUFFIX: &str = ".hint";
+// The names live in `layout`; kept here for the CLI until it moves to `bitcask::inspect`.
+pub use crate::layout::{hint_file_name, HINT_SUFFIX};
+
 pub const MAGIC: [u8; 8] = *b"BCHINT\x00\x01";
 const ENTRY_FIXED: usize = 8 + 8 + 4 + 4 + 4 + 1;
 const TRAILER: usize = 8 + 4;
 const FLAG_TOMBSTONE: u8 = 1;
 /// Buffered bytes written out at a time.
 const FLUSH_AT: usize = 1 << 20;
-
-pub fn hint_file_name(id: u32) -> String {
-    format!("{id:06}{HINT_SUFFIX}")
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HintEntry<'a> {
@@ -128,6 +126,28 @@ pub fn decode<'a>(bytes: &'a [u8], mut visit: impl FnMut(&HintEntry<'a>)) -> Res
         return Err(format!("holds {n} entries but its trailer says {count}"));
     }
     walk(body, &mut visit)
+}
+
+/// What open checks before it trusts a hint file instead of scanning its data file (of
+/// `data_len` bytes): the file is intact (`decode`), every entry lies inside the data file,
+/// and the entries' record lengths add up to exactly its size. Returns the entry count.
+/// (Whether each entry matches its record is not checked: `inspect::verify_hint` does.)
+pub fn check(bytes: &[u8], data_len: u64) -> Result<u64, String> {
+    let mut covered = 0u64;
+    let mut fits = true;
+    let count = decode(bytes, |e| {
+        covered += e.record_len();
+        fits &= e.offset as u64 + e.record_len() <= data_len;
+    })?;
+    if !fits {
+        return Err("an entry lies past the end of the data file".into());
+    }
+    if covered != data_len {
+        return Err(format!(
+            "its entries cover {covered} bytes but the data file has {data_len}"
+        ));
+    }
+    Ok(count)
 }
 
 /// Visits the entries of a hint file that `decode` has already accepted, without checking

@@ -28,7 +28,8 @@ pub const FLAG_BATCH_CONT: u8 = 2;
 /// after the previous record of its batch (seq one lower). With `FLAG_BATCH_CONT` this lets
 /// recovery reject a batch whose head or middle was lost, even when its tail survived.
 pub const FLAG_BATCH_PREV: u8 = 4;
-const KNOWN_FLAGS: u8 = FLAG_TOMBSTONE | FLAG_BATCH_CONT | FLAG_BATCH_PREV;
+/// Every flag bit this format version defines; a header with any other bit set is refused.
+pub const KNOWN_FLAGS: u8 = FLAG_TOMBSTONE | FLAG_BATCH_CONT | FLAG_BATCH_PREV;
 pub const FORMAT_VERSION: u8 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,8 @@
 //!   keeping each entry with probability 1/2; a kept write may be torn: each 512-byte sector
 //!   it touches is then kept or dropped independently.
 //! - Directory changes (create, rename, remove) are logged per store until `sync_dir`; a power
-//!   cut keeps a random prefix of that log (journaled file systems order metadata changes).
+//!   cut keeps a random prefix of that log (journaled file systems order metadata changes),
+//!   or, with `set_unordered_dir_ops`, a random subset (only `sync_dir` orders anything).
 //! - Handles opened before a power cut fail with EIO afterwards and change nothing.
 
 use std::any::Any;
@@ -66,6 +67,8 @@ struct State {
     /// Operations until an automatic power cut (see `cut_after`).
     cut_countdown: Option<u64>,
     cuts: u64,
+    /// Keep a random subset of the unsynced directory changes at a power cut, not a prefix.
+    unordered_dir: bool,
 }
 
 /// The simulated disk. Clone it to share; all clones see the same disk. A clone belongs to
@@ -107,6 +110,7 @@ impl SimDisk {
                 fault: None,
                 cut_countdown: None,
                 cuts: 0,
+                unordered_dir: false,
             })),
             epoch: 0,
         }
@@ -128,6 +132,13 @@ impl SimDisk {
     pub fn take_cut(&self) -> bool {
         let mut st = self.state.lock();
         std::mem::take(&mut st.cuts) > 0
+    }
+
+    /// Makes later power cuts keep a random subset of the unsynced directory changes
+    /// instead of a random prefix: a file system that does not order metadata changes, on
+    /// which only `sync_dir` orders anything. Off by default.
+    pub fn set_unordered_dir_ops(&self, unordered: bool) {
+        self.state.lock().unordered_dir = unordered;
     }
 
     /// Cuts the power now.
@@ -178,7 +189,16 @@ impl State {
             (self.next() % (log.len() as u64 + 1)) as usize
         };
         let mut names = std::mem::take(&mut self.durable_names);
-        for op in log.into_iter().take(keep) {
+        let kept: Vec<DirOp> = if self.unordered_dir {
+            // A high bit: the generator's lowest bit (what `coin` uses) is too regular for
+            // a run of consecutive draws.
+            log.into_iter()
+                .filter(|_| self.next() >> 40 & 1 == 1)
+                .collect()
+        } else {
+            log.into_iter().take(keep).collect()
+        };
+        for op in kept {
             apply_dir_op(&mut names, op);
         }
         // Contents: each inode still linked keeps a random subset of its unsynced changes.

@@ -1,9 +1,128 @@
 //! Per-file byte accounting, kept up to date as records are written and superseded, so
-//! fragmentation is known without scanning.
+//! fragmentation is known without scanning; and [`Stats`], the counters of a store as a
+//! value (`Db::stats`), with the JSON that `bc_stats_json` and `bitcask stats --json` print.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
 
 use parking_lot::Mutex;
+
+use crate::options::MergeOptions;
+use crate::recovery::RecoveryReport;
+
+/// Counters that describe a handle's store (`Db::stats`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub live_keys: u64,
+    /// Bytes the keydir has allocated.
+    pub keydir_bytes: u64,
+    /// Every data file by id, ascending.
+    pub files: Vec<(u32, FileStats)>,
+    /// What the open that made this handle found and repaired.
+    pub recovery: RecoveryReport,
+    /// Merges completed through this handle.
+    pub merges_completed: u64,
+    /// Whether the handle's merge triggers say a merge is due (always false for a read-only
+    /// handle, which has no active file and cannot merge; see [`Stats::merge_due`]).
+    pub needs_merge: bool,
+}
+
+impl Stats {
+    /// Bytes of records in all files.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.1.total_bytes).sum()
+    }
+
+    /// Dead bytes in all files.
+    pub fn dead_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.1.dead_bytes).sum()
+    }
+
+    /// Whether the triggers `o` say a merge is due, taking the newest file as the active
+    /// one (which merge triggers leave out): what a writer opening this store would decide.
+    /// Works on the stats of a read-only handle too.
+    pub fn merge_due(&self, o: &MergeOptions) -> bool {
+        let files: BTreeMap<u32, FileStats> = self.files.iter().copied().collect();
+        let active = files.keys().next_back().copied().unwrap_or(0);
+        crate::merge::needs_merge(&files, active, o)
+    }
+
+    /// The stats as a JSON object, what `bc_stats_json` returns: `live_keys`, `data_files`,
+    /// `total_bytes`, `dead_bytes`, `keydir_bytes`, the recovery counters
+    /// (`damaged_ranges`, `damaged_bytes`, `dropped_batch_records`, `truncated_bytes`,
+    /// `hint_fallbacks`), `merges_completed`, `needs_merge`, then `files`: an array of
+    /// `{"file_id", "total_bytes", "dead_bytes", "fragmentation"}` (fragmentation to four
+    /// decimals).
+    pub fn to_json(&self) -> String {
+        self.json(None)
+    }
+
+    /// [`Stats::to_json`] with `"dir"` (the path as text) as the first member: what
+    /// `bitcask stats --json` prints.
+    pub fn to_json_with_dir(&self, dir: &Path) -> String {
+        self.json(Some(&dir.display().to_string()))
+    }
+
+    fn json(&self, dir: Option<&str>) -> String {
+        let files: Vec<String> = self
+            .files
+            .iter()
+            .map(|(id, f)| {
+                format!(
+                    r#"{{"file_id":{id},"total_bytes":{},"dead_bytes":{},"fragmentation":{:.4}}}"#,
+                    f.total_bytes,
+                    f.dead_bytes,
+                    f.fragmentation()
+                )
+            })
+            .collect();
+        let mut out = String::from("{");
+        if let Some(dir) = dir {
+            let _ = write!(out, r#""dir":{},"#, json_string(dir));
+        }
+        let r = &self.recovery;
+        let _ = write!(
+            out,
+            r#""live_keys":{},"data_files":{},"total_bytes":{},"dead_bytes":{},"keydir_bytes":{},"damaged_ranges":{},"damaged_bytes":{},"dropped_batch_records":{},"truncated_bytes":{},"hint_fallbacks":{},"merges_completed":{},"needs_merge":{},"files":[{}]}}"#,
+            self.live_keys,
+            self.files.len(),
+            self.total_bytes(),
+            self.dead_bytes(),
+            self.keydir_bytes,
+            r.damaged_ranges,
+            r.damaged_bytes,
+            r.dropped_batch_records,
+            r.truncated_bytes,
+            r.hint_fallbacks,
+            self.merges_completed,
+            self.needs_merge,
+            files.join(",")
+        );
+        out
+    }
+}
+
+/// `s` as a JSON string: quotes, backslashes and control characters escaped.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct FileStats {
@@ -124,5 +243,63 @@ impl FileTable {
 
     pub fn snapshot(&self) -> BTreeMap<u32, FileStats> {
         self.files.lock().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats() -> Stats {
+        let f = |total, dead| FileStats {
+            total_bytes: total,
+            dead_bytes: dead,
+            min_seq: 1,
+            max_seq: 9,
+        };
+        Stats {
+            live_keys: 3,
+            keydir_bytes: 4096,
+            files: vec![(1, f(1000, 700)), (2, f(0, 0))],
+            recovery: RecoveryReport {
+                damaged_ranges: 1,
+                damaged_bytes: 10,
+                dropped_batch_records: 2,
+                truncated_bytes: 5,
+                hint_fallbacks: 1,
+            },
+            merges_completed: 4,
+            needs_merge: false,
+        }
+    }
+
+    /// The JSON is part of the C ABI (`bc_stats_json`): its text must not drift.
+    #[test]
+    fn json_is_exactly_the_documented_object() {
+        let s = stats();
+        assert_eq!(
+            s.to_json(),
+            r#"{"live_keys":3,"data_files":2,"total_bytes":1000,"dead_bytes":700,"keydir_bytes":4096,"damaged_ranges":1,"damaged_bytes":10,"dropped_batch_records":2,"truncated_bytes":5,"hint_fallbacks":1,"merges_completed":4,"needs_merge":false,"files":[{"file_id":1,"total_bytes":1000,"dead_bytes":700,"fragmentation":0.7000},{"file_id":2,"total_bytes":0,"dead_bytes":0,"fragmentation":0.0000}]}"#
+        );
+        let with_dir = s.to_json_with_dir(Path::new("/a \"b\"\t"));
+        assert!(
+            with_dir.starts_with(r#"{"dir":"/a \"b\"\t","live_keys":3,"#),
+            "{with_dir}"
+        );
+        assert_eq!(
+            with_dir.len(),
+            s.to_json().len() + r#""dir":"/a \"b\"\t","#.len()
+        );
+    }
+
+    #[test]
+    fn merge_due_leaves_the_newest_file_out() {
+        let mut s = stats();
+        let o = MergeOptions::default();
+        // File 1 is 70% dead, but it is the newest file only once file 2 is gone.
+        assert!(s.merge_due(&o));
+        s.files.pop();
+        assert!(!s.merge_due(&o));
+        assert_eq!((s.total_bytes(), s.dead_bytes()), (1000, 700));
     }
 }

@@ -193,8 +193,8 @@ impl Seeds {
         self.written += 1;
     }
 
-    /// An input that makes a check fail today (a known library bug): kept apart in
-    /// fuzz/known_bugs/ so the corpus replay stays green; see fuzz/README.md.
+    /// The reproducer of a bug fuzzing found (all fixed since; see fuzz/README.md): kept in
+    /// fuzz/known_bugs/, which `replay_known_bugs` replays without the fuzzers' skips.
     fn known_bug(&mut self, target: &str, name: &str, bytes: &[u8]) {
         let dir = known_bugs_dir(target);
         std::fs::create_dir_all(&dir).unwrap();
@@ -308,7 +308,7 @@ fn regenerate_seed_corpus() {
         &[("1000000.data".into(), mixed[0].1.clone())],
     );
 
-    // Known bug: the same file under a name with an extra leading zero.
+    // Reproducer of a fixed bug: the same file under a name with an extra leading zero.
     s.known_bug(
         "open_dir",
         "non-canonical-name",
@@ -341,7 +341,8 @@ fn regenerate_seed_corpus() {
         checks::FLAG_SMALL_FILES | checks::FLAG_MERGE,
         &merged,
     );
-    // Known bug: a byte of a value in a merged (hinted) file rots, then a merge runs.
+    // Reproducer of a fixed bug: a byte of a value in a merged (hinted) file rots, then a
+    // merge runs.
     let mut rotted = merged.clone();
     let data = &mut rotted.iter_mut().find(|f| f.0 == "000004.data").unwrap().1;
     data[1034 + 40] ^= 1; // inside k4's value
@@ -350,9 +351,9 @@ fn regenerate_seed_corpus() {
         "merge-damaged-current",
         &checks::encode_dir(checks::FLAG_SMALL_FILES | checks::FLAG_MERGE, &rotted),
     );
-    // Known bug: the header of k1's record in the merged (hinted) file rots to a huge seq
-    // (CRC no longer matches); k1 is then overwritten by the probe writes, which the next
-    // open forgets.
+    // Reproducer of a fixed bug: the header of k1's record in the merged (hinted) file rots
+    // to a huge seq (CRC no longer matches); k1 is then overwritten by the probe writes,
+    // which the next open used to forget.
     let mut rotted = merged.clone();
     let data = &mut rotted.iter_mut().find(|f| f.0 == "000004.data").unwrap().1;
     data[2068 + 4 + 6] = 0x7b; // k1's seq, byte 6

@@ -1,0 +1,256 @@
+//! Folding one file's records into the keydir: from its hint file, or from a scan of the
+//! data file, pipelined and (for large files) on two threads.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::mpsc;
+
+use parking_lot::RwLockWriteGuard;
+
+use crate::datafile::{scan_bytes, DataFile, ScanSummary};
+use crate::error::Result;
+use crate::hint;
+use crate::keydir::{Entry, Keydir, Shard, SHARDS};
+use crate::record::{Header, FLAG_TOMBSTONE};
+use crate::stats::{FileTable, LocalStats};
+use crate::storage::Storage;
+
+/// Rebuilds the keydir from `df`'s hint file. Returns false (having changed nothing) when
+/// the hint file is missing, damaged, or does not match the data file.
+pub(super) fn load_hint(
+    storage: &dyn Storage,
+    hint: &Path,
+    df: &DataFile,
+    to: Target<'_>,
+    max_seq: &mut u64,
+) -> bool {
+    let Ok(file) = storage.open_read(hint) else {
+        return false;
+    };
+    let mut loaded = false;
+    // Decoded straight from the file's mapping: copying 30+ bytes per key out first cost
+    // more than the decoding.
+    let _ = file.read_with(0, file.size() as usize, &mut |bytes| {
+        loaded = load_hint_bytes(bytes, df, to, max_seq);
+    });
+    loaded
+}
+
+fn load_hint_bytes(bytes: &[u8], df: &DataFile, to: Target<'_>, max_seq: &mut u64) -> bool {
+    let Ok(count) = hint::check(bytes, df.storage().size()) else {
+        return false;
+    };
+    to.keydir.reserve(count as usize);
+    let id = df.id();
+    let parallel = bytes.len() >= PARALLEL_LOAD_BYTES;
+    let seq = load_records(to, parallel, |sink| {
+        hint::visit_checked(bytes, |e| {
+            let h = Header {
+                crc: 0,
+                seq: e.seq,
+                expires_at: e.expires_at,
+                key_len: e.key.len() as u32,
+                value_len: e.value_len,
+                flags: if e.tombstone { FLAG_TOMBSTONE } else { 0 },
+            };
+            sink(id, e.offset as u64, h, e.key);
+        });
+    });
+    *max_seq = (*max_seq).max(seq);
+    true
+}
+
+/// Rebuilds the keydir from a scan of `df` (no hint file, or one that did not match).
+/// Returns what the scan found besides records: damage, dropped batches, the end of the
+/// last intact record.
+pub(super) fn scan_file(df: &DataFile, to: Target<'_>, max_seq: &mut u64) -> Result<ScanSummary> {
+    let id = df.id();
+    df.scan_with(|bytes| {
+        let parallel = bytes.len() >= PARALLEL_LOAD_BYTES;
+        let mut summary = ScanSummary::default();
+        let seq = load_records(to, parallel, |sink| {
+            summary = scan_bytes(bytes, &mut |off, rec| sink(id, off, rec.header, rec.key));
+        });
+        *max_seq = (*max_seq).max(seq);
+        summary
+    })
+}
+
+/// Where loaded records go: the keydir, the per-file counters, and the clock that decides
+/// which records have expired.
+#[derive(Clone, Copy)]
+pub(super) struct Target<'k> {
+    pub(super) keydir: &'k Keydir,
+    pub(super) stats: &'k FileTable,
+    pub(super) now_ms: u64,
+}
+
+/// Files at least this large are loaded by two threads.
+const PARALLEL_LOAD_BYTES: usize = 1 << 20;
+/// Records handed to the second loading thread at a time.
+const HANDOFF: usize = 4096;
+
+/// A place to put each record read while loading: (file id, offset, header, key).
+type Sink<'s, 'a> = &'s mut dyn FnMut(u32, u64, Header, &'a [u8]);
+
+/// Runs `produce`, which reads one file's records into the sink, and folds those records
+/// into the keydir; returns the highest seq seen. With `parallel`, a second thread loads
+/// the upper half of the shards while this one reads the file and loads the lower half:
+/// loading is bound by cache misses in the keydir, and two cores take twice as many.
+fn load_records<'a>(to: Target<'_>, parallel: bool, produce: impl FnOnce(Sink<'_, 'a>)) -> u64 {
+    let Target {
+        keydir,
+        stats,
+        now_ms,
+    } = to;
+    let pending = |file_id, off, header, key: &'a [u8]| Pending {
+        hash: keydir.hash(key),
+        file_id,
+        off,
+        header,
+        key,
+    };
+    if !parallel {
+        let mut loader = Loader::new(keydir, 0..SHARDS, now_ms);
+        produce(&mut |file_id, off, header, key| {
+            loader.push(pending(file_id, off, header, key));
+        });
+        let (local, seq) = loader.finish();
+        stats.absorb(&local);
+        return seq;
+    }
+    let half = SHARDS / 2;
+    let (tx, rx) = mpsc::sync_channel::<Vec<Pending<'a>>>(8);
+    let (local, seq, theirs) = std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            let mut loader = Loader::new(keydir, half..SHARDS, now_ms);
+            for batch in rx {
+                for p in batch {
+                    loader.push(p);
+                }
+            }
+            loader.finish()
+        });
+        let mut loader = Loader::new(keydir, 0..half, now_ms);
+        let mut batch = Vec::with_capacity(HANDOFF);
+        produce(&mut |file_id, off, header, key| {
+            let p = pending(file_id, off, header, key);
+            if Keydir::shard_index_of(p.hash) < half {
+                loader.push(p);
+            } else {
+                batch.push(p);
+                if batch.len() == HANDOFF {
+                    // The worker only stops early by panicking, which join reports below.
+                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(HANDOFF)));
+                }
+            }
+        });
+        let _ = tx.send(batch);
+        drop(tx);
+        let (local, seq) = loader.finish();
+        (local, seq, worker.join())
+    });
+    stats.absorb(&local);
+    match theirs {
+        Ok((their_local, their_seq)) => {
+            stats.absorb(&their_local);
+            seq.max(their_seq)
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Folds intact records into the keydir, keeping whichever version of a key has the highest
+/// seq and counting the loser's bytes as dead. Opening is bound by the keydir's cache misses
+/// (one random bucket per key), so records go through a short queue: each one's bucket is
+/// prefetched when it enters and it is inserted `AHEAD` records later, by which time the
+/// bucket is in cache and the misses of the records in between have overlapped.
+struct Loader<'k, 'a> {
+    /// Index of the first shard in `shards`.
+    first: usize,
+    shards: Vec<RwLockWriteGuard<'k, Shard>>,
+    queue: VecDeque<Pending<'a>>,
+    stats: LocalStats,
+    now_ms: u64,
+    max_seq: u64,
+}
+
+struct Pending<'a> {
+    hash: u64,
+    file_id: u32,
+    off: u64,
+    header: Header,
+    key: &'a [u8],
+}
+
+const AHEAD: usize = 12;
+
+impl<'k, 'a> Loader<'k, 'a> {
+    /// Takes the write locks of the shards in `range` for the duration (nothing else can see
+    /// the keydir during open).
+    fn new(keydir: &'k Keydir, range: Range<usize>, now_ms: u64) -> Self {
+        Loader {
+            first: range.start,
+            shards: keydir.shards()[range].iter().map(|s| s.write()).collect(),
+            queue: VecDeque::with_capacity(AHEAD + 1),
+            stats: LocalStats::default(),
+            now_ms,
+            max_seq: 0,
+        }
+    }
+
+    fn push(&mut self, p: Pending<'a>) {
+        self.shards[Keydir::shard_index_of(p.hash) - self.first].prefetch(p.hash);
+        self.queue.push_back(p);
+        if self.queue.len() > AHEAD {
+            let p = self.queue.pop_front().expect("queue is not empty");
+            self.apply(p);
+        }
+    }
+
+    /// Applies what is still queued; returns the stats and the highest seq seen.
+    fn finish(mut self) -> (LocalStats, u64) {
+        while let Some(p) = self.queue.pop_front() {
+            self.apply(p);
+        }
+        (self.stats, self.max_seq)
+    }
+
+    fn apply(&mut self, p: Pending<'a>) {
+        let Pending {
+            hash,
+            file_id,
+            off,
+            header: h,
+            key,
+        } = p;
+        self.max_seq = self.max_seq.max(h.seq);
+        let stats = &mut self.stats;
+        let rec_len = h.record_len();
+        stats.add_record(file_id, rec_len, h.seq);
+        let dead_now = h.is_tombstone() || h.expired(self.now_ms);
+        let entry = if dead_now {
+            Entry::dead(h.seq)
+        } else {
+            Entry::new(file_id, off as u32, h.value_len, h.expires_at != 0)
+        };
+        let shard = &mut self.shards[Keydir::shard_index_of(hash) - self.first];
+        if let Some(cur) = shard.get_hashed(key, hash) {
+            // The keydir keeps no seq: read the current version's from its record header.
+            // An unreadable one loses to any intact record.
+            if shard.seq_of(&cur, key).is_some_and(|s| s >= h.seq) {
+                stats.add_dead(file_id, rec_len);
+                return;
+            }
+        }
+        if let Some(old) = shard.insert_hashed(key, hash, entry) {
+            if !old.is_dead() {
+                stats.add_dead(old.file_id, old.record_len(key.len()));
+            }
+        }
+        if dead_now {
+            stats.add_dead(file_id, rec_len);
+        }
+    }
+}
