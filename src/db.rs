@@ -158,6 +158,7 @@ impl Db {
         opts: Options,
         storage: Arc<dyn Storage>,
     ) -> Result<Db> {
+        opts.validate()?;
         let dir = path.as_ref().to_path_buf();
         let shown = dir.display().to_string();
         match storage
