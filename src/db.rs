@@ -446,13 +446,6 @@ impl Db {
         if ops.is_empty() {
             return Ok(());
         }
-        let total: u64 = ops.iter().map(Op::record_len).sum();
-        if total > crate::options::MAX_FILE_SIZE {
-            return Err(Error::invalid(format!(
-                "batch of {total} bytes exceeds the maximum of {} (it must fit in one data file)",
-                crate::options::MAX_FILE_SIZE
-            )));
-        }
         let writer = self.writer()?;
         let pos = writer
             .lock()
