@@ -46,8 +46,11 @@ pub(crate) struct Inner {
     /// A merge failed after its commit: the next open finishes it; no more merges until then.
     pub(crate) merge_poisoned: AtomicBool,
     pub(crate) merges: AtomicU64,
-    _lock: Option<Box<dyn Any + Send + Sync>>,
+    _lock: Option<DirLock>,
 }
+
+/// The guard of a directory's writer lock (released when dropped).
+type DirLock = Box<dyn Any + Send + Sync>;
 
 /// An open store. `Db` is `Send + Sync`: share it between threads by reference or `Arc`.
 pub struct Db {
@@ -147,6 +150,80 @@ pub(crate) fn check_value(value: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Makes sure `dir` is a directory, creating it when the options allow.
+fn prepare_dir(storage: &dyn Storage, dir: &Path, opts: &Options) -> Result<()> {
+    let shown = dir.display();
+    match storage
+        .path_kind(dir)
+        .map_err(|e| Error::io(format!("inspecting {shown}"), e))?
+    {
+        PathKind::Dir => Ok(()),
+        PathKind::Other => Err(Error::invalid(format!("{shown} is not a directory"))),
+        PathKind::Missing if opts.read_only || !opts.create_if_missing => {
+            Err(Error::new(ErrorKind::Io, format!("{shown} does not exist")))
+        }
+        PathKind::Missing => storage
+            .create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {shown}"), e)),
+    }
+}
+
+/// A writable open's exclusive lock on `dir`, taken only once the directory is known to
+/// hold nothing but a store's files; a read-only open takes none.
+fn lock_dir(storage: &dyn Storage, dir: &Path, opts: &Options) -> Result<Option<DirLock>> {
+    if opts.read_only {
+        return Ok(None);
+    }
+    recovery::check_owned(storage, dir)?;
+    let shown = dir.display();
+    match storage
+        .try_lock(&dir.join(LOCK_FILE))
+        .map_err(|e| Error::io(format!("locking {shown}"), e))?
+    {
+        Some(guard) => Ok(Some(guard)),
+        None => Err(Error::new(
+            ErrorKind::Locked,
+            format!("{shown} is locked by another writer"),
+        )),
+    }
+}
+
+/// Starts a writable handle's interval sync thread and background merge thread, as its
+/// options ask.
+fn start_background(inner: &Arc<Inner>) -> Result<(Option<Ticker>, Option<Ticker>)> {
+    if inner.writer.is_none() {
+        return Ok((None, None));
+    }
+    let ticker = if inner.opts.sync == SyncMode::Interval {
+        let weak = Arc::downgrade(inner);
+        let every = Duration::from_millis(inner.opts.sync_interval_ms as u64);
+        let t = Ticker::start(every, move || {
+            if let Some(inner) = weak.upgrade() {
+                // A failure here is reported by the next bc_sync or close, which retry.
+                let _ = inner.sync_if_needed();
+            }
+        })
+        .map_err(|e| Error::io("starting the sync thread", e))?;
+        Some(t)
+    } else {
+        None
+    };
+    let merger = if inner.opts.merge.auto_merge {
+        let weak = Arc::downgrade(inner);
+        let every = Duration::from_millis(inner.opts.merge.check_interval_ms as u64);
+        let t = Ticker::start(every, move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.auto_merge();
+            }
+        })
+        .map_err(|e| Error::io("starting the merge thread", e))?;
+        Some(t)
+    } else {
+        None
+    };
+    Ok((ticker, merger))
+}
+
 impl Db {
     pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Db> {
         Db::open_with_storage(path, opts, Arc::new(OsStorage))
@@ -160,93 +237,10 @@ impl Db {
     ) -> Result<Db> {
         opts.validate()?;
         let dir = path.as_ref().to_path_buf();
-        let shown = dir.display().to_string();
-        match storage
-            .path_kind(&dir)
-            .map_err(|e| Error::io(format!("inspecting {shown}"), e))?
-        {
-            PathKind::Dir => {}
-            PathKind::Other => return Err(Error::invalid(format!("{shown} is not a directory"))),
-            PathKind::Missing if opts.read_only || !opts.create_if_missing => {
-                return Err(Error::new(ErrorKind::Io, format!("{shown} does not exist")))
-            }
-            PathKind::Missing => storage
-                .create_dir_all(&dir)
-                .map_err(|e| Error::io(format!("creating {shown}"), e))?,
-        }
-        let lock = if opts.read_only {
-            None
-        } else {
-            recovery::check_owned(storage.as_ref(), &dir)?;
-            let guard = storage
-                .try_lock(&dir.join(LOCK_FILE))
-                .map_err(|e| Error::io(format!("locking {shown}"), e))?;
-            match guard {
-                Some(g) => Some(g),
-                None => {
-                    return Err(Error::new(
-                        ErrorKind::Locked,
-                        format!("{shown} is locked by another writer"),
-                    ))
-                }
-            }
-        };
-        let keydir = Keydir::default();
-        let files = FileTable::default();
-        let rec = recovery::load(&storage, &dir, &opts, &keydir, &files, now_ms())?;
-        let writer = match (opts.read_only, rec.files.last()) {
-            (false, Some(active)) => Some(Mutex::new(Writer::new(
-                Arc::clone(&storage),
-                dir.clone(),
-                opts.clone(),
-                Arc::clone(active),
-                rec.write_off,
-                rec.next_seq,
-            ))),
-            _ => None,
-        };
-        let inner = Arc::new(Inner {
-            dir,
-            storage,
-            opts,
-            keydir,
-            files,
-            writer,
-            durability: GroupCommit::default(),
-            report: rec.report,
-            merge_lock: Mutex::new(()),
-            cancel: AtomicBool::new(false),
-            merge_poisoned: AtomicBool::new(false),
-            merges: AtomicU64::new(0),
-            _lock: lock,
-        });
-        let ticker = if inner.opts.sync == SyncMode::Interval && inner.writer.is_some() {
-            let weak = Arc::downgrade(&inner);
-            let every = Duration::from_millis(inner.opts.sync_interval_ms as u64);
-            let t = Ticker::start(every, move || {
-                if let Some(inner) = weak.upgrade() {
-                    // A failure here is reported by the next bc_sync or close, which retry.
-                    let _ = inner.sync_if_needed();
-                }
-            })
-            .map_err(|e| Error::io("starting the sync thread", e))?;
-            Some(t)
-        } else {
-            None
-        };
-        let merger = if inner.opts.merge.auto_merge && inner.writer.is_some() {
-            let weak = Arc::downgrade(&inner);
-            let every = Duration::from_millis(inner.opts.merge.check_interval_ms as u64);
-            let t = Ticker::start(every, move || {
-                if let Some(inner) = weak.upgrade() {
-                    inner.auto_merge();
-                }
-            })
-            .map_err(|e| Error::io("starting the merge thread", e))?;
-            Some(t)
-        } else {
-            None
-        };
+        prepare_dir(&*storage, &dir, &opts)?;
+        let lock = lock_dir(&*storage, &dir, &opts)?;
+        let inner = Arc::new(Inner::load(dir, storage, opts, lock)?);
+        let (ticker, merger) = start_background(&inner)?;
         Ok(Db {
             inner,
             ticker,
@@ -545,6 +539,45 @@ impl Drop for Db {
 }
 
 impl Inner {
+    /// Rebuilds the keydir from `dir` and, for a writable open, sets up the writer on the
+    /// newest data file.
+    fn load(
+        dir: PathBuf,
+        storage: Arc<dyn Storage>,
+        opts: Options,
+        lock: Option<DirLock>,
+    ) -> Result<Inner> {
+        let keydir = Keydir::default();
+        let files = FileTable::default();
+        let rec = recovery::load(&storage, &dir, &opts, &keydir, &files, now_ms())?;
+        let writer = match (opts.read_only, rec.files.last()) {
+            (false, Some(active)) => Some(Mutex::new(Writer::new(
+                Arc::clone(&storage),
+                dir.clone(),
+                opts.clone(),
+                Arc::clone(active),
+                rec.write_off,
+                rec.next_seq,
+            ))),
+            _ => None,
+        };
+        Ok(Inner {
+            dir,
+            storage,
+            opts,
+            keydir,
+            files,
+            writer,
+            durability: GroupCommit::default(),
+            report: rec.report,
+            merge_lock: Mutex::new(()),
+            cancel: AtomicBool::new(false),
+            merge_poisoned: AtomicBool::new(false),
+            merges: AtomicU64::new(0),
+            _lock: lock,
+        })
+    }
+
     /// Syncs the active file; returns the log position now durable. Sealed files were
     /// synced when they were rotated out.
     fn flush(&self) -> Result<u64> {
