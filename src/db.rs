@@ -8,7 +8,7 @@
 use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -21,9 +21,10 @@ use crate::merge::{self, MergeProgress, MergeReport, Scope};
 use crate::options::{Options, SyncMode};
 use crate::record::{HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::recovery::{self, RecoveryReport, LOCK_FILE};
+use crate::sched::{self, Background, Registration};
 use crate::stats::{FileStats, FileTable};
 use crate::storage::{OsStorage, PathKind, Storage};
-use crate::sync::{GroupCommit, Ticker};
+use crate::sync::GroupCommit;
 use crate::writer::{Op, Writer};
 
 /// Values above this size are copied out after the shard lock is released, so a huge read
@@ -55,8 +56,8 @@ type DirLock = Box<dyn Any + Send + Sync>;
 /// An open store. `Db` is `Send + Sync`: share it between threads by reference or `Arc`.
 pub struct Db {
     inner: Arc<Inner>,
-    ticker: Option<Ticker>,
-    merger: Option<Ticker>,
+    /// Interval syncs and merge checks, with the process's background scheduler.
+    background: Option<Registration>,
 }
 
 /// Counters that describe a handle's store.
@@ -188,40 +189,18 @@ fn lock_dir(storage: &dyn Storage, dir: &Path, opts: &Options) -> Result<Option<
     }
 }
 
-/// Starts a writable handle's interval sync thread and background merge thread, as its
-/// options ask.
-fn start_background(inner: &Arc<Inner>) -> Result<(Option<Ticker>, Option<Ticker>)> {
+/// Registers a writable handle's interval syncs and merge checks with the scheduler.
+fn start_background(inner: &Arc<Inner>) -> Result<Option<Registration>> {
     if inner.writer.is_none() {
-        return Ok((None, None));
+        return Ok(None);
     }
-    let ticker = if inner.opts.sync == SyncMode::Interval {
-        let weak = Arc::downgrade(inner);
-        let every = Duration::from_millis(inner.opts.sync_interval_ms as u64);
-        let t = Ticker::start(every, move || {
-            if let Some(inner) = weak.upgrade() {
-                // A failure here is reported by the next bc_sync or close, which retry.
-                let _ = inner.sync_if_needed();
-            }
-        })
-        .map_err(|e| Error::io("starting the sync thread", e))?;
-        Some(t)
-    } else {
-        None
-    };
-    let merger = if inner.opts.merge.auto_merge {
-        let weak = Arc::downgrade(inner);
-        let every = Duration::from_millis(inner.opts.merge.check_interval_ms as u64);
-        let t = Ticker::start(every, move || {
-            if let Some(inner) = weak.upgrade() {
-                inner.auto_merge();
-            }
-        })
-        .map_err(|e| Error::io("starting the merge thread", e))?;
-        Some(t)
-    } else {
-        None
-    };
-    Ok((ticker, merger))
+    let o = &inner.opts;
+    let every = |on: bool, ms: u32| on.then(|| Duration::from_millis(ms as u64));
+    let sync_every = every(o.sync == SyncMode::Interval, o.sync_interval_ms);
+    let check_every = every(o.merge.auto_merge, o.merge.check_interval_ms);
+    let weak: Weak<dyn Background> = Arc::downgrade(inner) as Weak<Inner>;
+    sched::register(weak, sync_every, check_every)
+        .map_err(|e| Error::io("starting the background thread", e))
 }
 
 impl Db {
@@ -240,12 +219,8 @@ impl Db {
         prepare_dir(&*storage, &dir, &opts)?;
         let lock = lock_dir(&*storage, &dir, &opts)?;
         let inner = Arc::new(Inner::load(dir, storage, opts, lock)?);
-        let (ticker, merger) = start_background(&inner)?;
-        Ok(Db {
-            inner,
-            ticker,
-            merger,
-        })
+        let background = start_background(&inner)?;
+        Ok(Db { inner, background })
     }
 
     /// Compacts every data file (the active one is sealed first) on the calling thread.
@@ -489,9 +464,10 @@ impl Db {
     }
 
     fn shutdown(&mut self) -> Result<()> {
+        // A background merge sees the flag and stops; deregistering waits for any job of
+        // this handle that is running, so none outlives the close.
         self.inner.cancel.store(true, Ordering::Relaxed);
-        self.merger = None;
-        self.ticker = None;
+        self.background = None;
         match &self.inner.writer {
             Some(w) => w.lock().finish(),
             None => Ok(()),
@@ -600,23 +576,35 @@ impl Inner {
         merge::needs_merge(&self.files.snapshot(), active, &self.opts.merge)
     }
 
-    /// One tick of the background merger: merge if triggered and inside the window.
-    fn auto_merge(&self) {
-        if self.cancel.load(Ordering::Relaxed) || !self.opts.merge.in_window(local_hour()) {
-            return;
-        }
-        if self.needs_merge() {
-            // Errors surface through stats and the next explicit merge; a busy store
-            // (an explicit merge running) simply skips this tick.
-            let _ = merge::run(self, Scope::Triggered, now_ms(), &mut |_| {});
-        }
-    }
-
     fn sync_if_needed(&self) -> Result<()> {
         let Some(writer) = &self.writer else {
             return Ok(());
         };
         let pos = writer.lock().appended();
         self.durability.wait_durable(pos, || self.flush())
+    }
+}
+
+/// What the background scheduler does for a writable handle.
+impl Background for Inner {
+    fn sync(&self) {
+        // A failure here is reported by the next bc_sync or close, which retry.
+        let _ = self.sync_if_needed();
+    }
+
+    /// A merge is due when the triggers say so, inside the merge window, unless closing.
+    fn merge_due(&self) -> bool {
+        !self.cancel.load(Ordering::Relaxed)
+            && self.opts.merge.in_window(local_hour())
+            && self.needs_merge()
+    }
+
+    fn merge(&self) {
+        // Checked again: the merge may have waited for another handle's.
+        if self.merge_due() {
+            // Errors surface through stats and the next explicit merge; a busy store (an
+            // explicit merge running) simply skips this one.
+            let _ = merge::run(self, Scope::Triggered, now_ms(), &mut |_| {});
+        }
     }
 }

@@ -9,7 +9,7 @@ pub enum SyncMode {
     None,
     /// A returned put has been fsynced. Concurrent writers share fsyncs (group commit).
     Always,
-    /// A background thread fsyncs every `sync_interval_ms`.
+    /// The background scheduler (`sched.rs`) fsyncs every `sync_interval_ms`.
     Interval,
 }
 
@@ -39,13 +39,13 @@ pub struct MergeOptions {
     pub dead_bytes_threshold: u64,
     /// ... or smaller than this (small files are folded together).
     pub small_file_threshold: u64,
-    /// Run triggered merges in a background thread.
+    /// Run triggered merges in the background (on the scheduler's worker thread).
     pub auto_merge: bool,
     /// Hours of the local day `[start, end)` when automatic merges may start; equal values
     /// mean any time. A window may wrap midnight (22..6).
     pub window_start_hour: u32,
     pub window_end_hour: u32,
-    /// How often the background thread checks the triggers.
+    /// How often the background scheduler checks the triggers.
     pub check_interval_ms: u32,
 }
 
