@@ -8,7 +8,7 @@
 use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -21,11 +21,12 @@ use crate::merge::{self, MergeProgress, MergeReport, Scope};
 use crate::options::{Options, SyncMode};
 use crate::record::{HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::recovery::{self, RecoveryReport, LOCK_FILE};
+use crate::sched::{self, Background, Registration};
 use crate::stats::FileTable;
 // `Stats` lives in `stats.rs` (with its JSON); this path is kept for existing users.
 pub use crate::stats::Stats;
 use crate::storage::{OsStorage, PathKind, Storage};
-use crate::sync::{GroupCommit, Ticker};
+use crate::sync::GroupCommit;
 use crate::writer::{Op, Writer};
 
 /// Values above this size are copied out after the shard lock is released, so a huge read
@@ -48,14 +49,17 @@ pub(crate) struct Inner {
     /// A merge failed after its commit: the next open finishes it; no more merges until then.
     pub(crate) merge_poisoned: AtomicBool,
     pub(crate) merges: AtomicU64,
-    _lock: Option<Box<dyn Any + Send + Sync>>,
+    _lock: Option<DirLock>,
 }
+
+/// The guard of a directory's writer lock (released when dropped).
+type DirLock = Box<dyn Any + Send + Sync>;
 
 /// An open store. `Db` is `Send + Sync`: share it between threads by reference or `Arc`.
 pub struct Db {
     inner: Arc<Inner>,
-    ticker: Option<Ticker>,
-    merger: Option<Ticker>,
+    /// Interval syncs and merge checks, with the process's background scheduler.
+    background: Option<Registration>,
 }
 
 /// The hour of the local day, 0..=23.
@@ -100,6 +104,58 @@ pub(crate) fn check_value(value: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Makes sure `dir` is a directory, creating it when the options allow.
+fn prepare_dir(storage: &dyn Storage, dir: &Path, opts: &Options) -> Result<()> {
+    let shown = dir.display();
+    match storage
+        .path_kind(dir)
+        .map_err(|e| Error::io(format!("inspecting {shown}"), e))?
+    {
+        PathKind::Dir => Ok(()),
+        PathKind::Other => Err(Error::invalid(format!("{shown} is not a directory"))),
+        PathKind::Missing if opts.read_only || !opts.create_if_missing => {
+            Err(Error::new(ErrorKind::Io, format!("{shown} does not exist")))
+        }
+        PathKind::Missing => storage
+            .create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {shown}"), e)),
+    }
+}
+
+/// A writable open's exclusive lock on `dir`, taken only once the directory is known to
+/// hold nothing but a store's files; a read-only open takes none.
+fn lock_dir(storage: &dyn Storage, dir: &Path, opts: &Options) -> Result<Option<DirLock>> {
+    if opts.read_only {
+        return Ok(None);
+    }
+    recovery::check_owned(storage, dir)?;
+    let shown = dir.display();
+    match storage
+        .try_lock(&dir.join(LOCK_FILE))
+        .map_err(|e| Error::io(format!("locking {shown}"), e))?
+    {
+        Some(guard) => Ok(Some(guard)),
+        None => Err(Error::new(
+            ErrorKind::Locked,
+            format!("{shown} is locked by another writer"),
+        )),
+    }
+}
+
+/// Registers a writable handle's interval syncs and merge checks with the scheduler.
+fn start_background(inner: &Arc<Inner>) -> Result<Option<Registration>> {
+    if inner.writer.is_none() {
+        return Ok(None);
+    }
+    let o = &inner.opts;
+    let every = |on: bool, ms: u32| on.then(|| Duration::from_millis(ms as u64));
+    let sync_every = every(o.sync == SyncMode::Interval, o.sync_interval_ms);
+    let check_every = every(o.merge.auto_merge, o.merge.check_interval_ms);
+    let weak: Weak<dyn Background> = Arc::downgrade(inner) as Weak<Inner>;
+    sched::register(weak, sync_every, check_every)
+        .map_err(|e| Error::io("starting the background thread", e))
+}
+
 impl Db {
     pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Db> {
         Db::open_with_storage(path, opts, Arc::new(OsStorage))
@@ -111,99 +167,13 @@ impl Db {
         opts: Options,
         storage: Arc<dyn Storage>,
     ) -> Result<Db> {
+        opts.validate()?;
         let dir = path.as_ref().to_path_buf();
-        let shown = dir.display().to_string();
-        match storage
-            .path_kind(&dir)
-            .map_err(|e| Error::io(format!("inspecting {shown}"), e))?
-        {
-            PathKind::Dir => {}
-            PathKind::Other => return Err(Error::invalid(format!("{shown} is not a directory"))),
-            PathKind::Missing if opts.read_only || !opts.create_if_missing => {
-                return Err(Error::new(ErrorKind::Io, format!("{shown} does not exist")))
-            }
-            PathKind::Missing => storage
-                .create_dir_all(&dir)
-                .map_err(|e| Error::io(format!("creating {shown}"), e))?,
-        }
-        let lock = if opts.read_only {
-            None
-        } else {
-            recovery::check_owned(storage.as_ref(), &dir)?;
-            let guard = storage
-                .try_lock(&dir.join(LOCK_FILE))
-                .map_err(|e| Error::io(format!("locking {shown}"), e))?;
-            match guard {
-                Some(g) => Some(g),
-                None => {
-                    return Err(Error::new(
-                        ErrorKind::Locked,
-                        format!("{shown} is locked by another writer"),
-                    ))
-                }
-            }
-        };
-        let keydir = Keydir::default();
-        let files = FileTable::default();
-        let rec = recovery::load(&storage, &dir, &opts, &keydir, &files, now_ms())?;
-        let writer = match (opts.read_only, rec.files.last()) {
-            (false, Some(active)) => Some(Mutex::new(Writer::new(
-                Arc::clone(&storage),
-                dir.clone(),
-                opts.clone(),
-                Arc::clone(active),
-                rec.write_off,
-                rec.next_seq,
-            ))),
-            _ => None,
-        };
-        let inner = Arc::new(Inner {
-            dir,
-            storage,
-            opts,
-            keydir,
-            files,
-            writer,
-            durability: GroupCommit::default(),
-            report: rec.report,
-            merge_lock: Mutex::new(()),
-            cancel: AtomicBool::new(false),
-            merge_poisoned: AtomicBool::new(false),
-            merges: AtomicU64::new(0),
-            _lock: lock,
-        });
-        let ticker = if inner.opts.sync == SyncMode::Interval && inner.writer.is_some() {
-            let weak = Arc::downgrade(&inner);
-            let every = Duration::from_millis(inner.opts.sync_interval_ms as u64);
-            let t = Ticker::start(every, move || {
-                if let Some(inner) = weak.upgrade() {
-                    // A failure here is reported by the next bc_sync or close, which retry.
-                    let _ = inner.sync_if_needed();
-                }
-            })
-            .map_err(|e| Error::io("starting the sync thread", e))?;
-            Some(t)
-        } else {
-            None
-        };
-        let merger = if inner.opts.merge.auto_merge && inner.writer.is_some() {
-            let weak = Arc::downgrade(&inner);
-            let every = Duration::from_millis(inner.opts.merge.check_interval_ms as u64);
-            let t = Ticker::start(every, move || {
-                if let Some(inner) = weak.upgrade() {
-                    inner.auto_merge();
-                }
-            })
-            .map_err(|e| Error::io("starting the merge thread", e))?;
-            Some(t)
-        } else {
-            None
-        };
-        Ok(Db {
-            inner,
-            ticker,
-            merger,
-        })
+        prepare_dir(&*storage, &dir, &opts)?;
+        let lock = lock_dir(&*storage, &dir, &opts)?;
+        let inner = Arc::new(Inner::load(dir, storage, opts, lock)?);
+        let background = start_background(&inner)?;
+        Ok(Db { inner, background })
     }
 
     /// Compacts every data file (the active one is sealed first) on the calling thread.
@@ -398,13 +368,6 @@ impl Db {
         if ops.is_empty() {
             return Ok(());
         }
-        let total: u64 = ops.iter().map(Op::record_len).sum();
-        if total > crate::options::MAX_FILE_SIZE {
-            return Err(Error::invalid(format!(
-                "batch of {total} bytes exceeds the maximum of {} (it must fit in one data file)",
-                crate::options::MAX_FILE_SIZE
-            )));
-        }
         let writer = self.writer()?;
         let pos = writer
             .lock()
@@ -454,9 +417,10 @@ impl Db {
     }
 
     fn shutdown(&mut self) -> Result<()> {
+        // A background merge sees the flag and stops; deregistering waits for any job of
+        // this handle that is running, so none outlives the close.
         self.inner.cancel.store(true, Ordering::Relaxed);
-        self.merger = None;
-        self.ticker = None;
+        self.background = None;
         match &self.inner.writer {
             Some(w) => w.lock().finish(),
             None => Ok(()),
@@ -504,6 +468,45 @@ impl Drop for Db {
 }
 
 impl Inner {
+    /// Rebuilds the keydir from `dir` and, for a writable open, sets up the writer on the
+    /// newest data file.
+    fn load(
+        dir: PathBuf,
+        storage: Arc<dyn Storage>,
+        opts: Options,
+        lock: Option<DirLock>,
+    ) -> Result<Inner> {
+        let keydir = Keydir::default();
+        let files = FileTable::default();
+        let rec = recovery::load(&storage, &dir, &opts, &keydir, &files, now_ms())?;
+        let writer = match (opts.read_only, rec.files.last()) {
+            (false, Some(active)) => Some(Mutex::new(Writer::new(
+                Arc::clone(&storage),
+                dir.clone(),
+                opts.clone(),
+                Arc::clone(active),
+                rec.write_off,
+                rec.next_seq,
+            ))),
+            _ => None,
+        };
+        Ok(Inner {
+            dir,
+            storage,
+            opts,
+            keydir,
+            files,
+            writer,
+            durability: GroupCommit::default(),
+            report: rec.report,
+            merge_lock: Mutex::new(()),
+            cancel: AtomicBool::new(false),
+            merge_poisoned: AtomicBool::new(false),
+            merges: AtomicU64::new(0),
+            _lock: lock,
+        })
+    }
+
     /// Syncs the active file; returns the log position now durable. Sealed files were
     /// synced when they were rotated out.
     fn flush(&self) -> Result<u64> {
@@ -526,25 +529,35 @@ impl Inner {
         merge::needs_merge(&self.files.snapshot(), active, &self.opts.merge)
     }
 
-    /// One tick of the background merger: merge if triggered and inside the window.
-    fn auto_merge(&self) {
-        if self.cancel.load(Ordering::Relaxed) || !self.opts.merge.in_window(local_hour()) {
-            return;
-        }
-        if self.needs_merge() {
-            // A failed background merge is not reported (stats have no field for it). One
-            // that failed after its commit makes every later merge on this handle fail
-            // until the store is reopened, which finishes it. A busy store (an explicit
-            // merge running) simply skips this tick.
-            let _ = merge::run(self, Scope::Triggered, now_ms(), &mut |_| {});
-        }
-    }
-
     fn sync_if_needed(&self) -> Result<()> {
         let Some(writer) = &self.writer else {
             return Ok(());
         };
         let pos = writer.lock().appended();
         self.durability.wait_durable(pos, || self.flush())
+    }
+}
+
+/// What the background scheduler does for a writable handle.
+impl Background for Inner {
+    fn sync(&self) {
+        // A failure here is reported by the next bc_sync or close, which retry.
+        let _ = self.sync_if_needed();
+    }
+
+    /// A merge is due when the triggers say so, inside the merge window, unless closing.
+    fn merge_due(&self) -> bool {
+        !self.cancel.load(Ordering::Relaxed)
+            && self.opts.merge.in_window(local_hour())
+            && self.needs_merge()
+    }
+
+    fn merge(&self) {
+        // Checked again: the merge may have waited for another handle's.
+        if self.merge_due() {
+            // Errors surface through stats and the next explicit merge; a busy store (an
+            // explicit merge running) simply skips this one.
+            let _ = merge::run(self, Scope::Triggered, now_ms(), &mut |_| {});
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -30,6 +31,9 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    /// The operating system's error this one wraps (`Error::io`), handed out by `source()`.
+    /// Shared so that `Error` stays `Clone`.
+    source: Option<Arc<io::Error>>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -39,6 +43,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            source: None,
         }
     }
 
@@ -63,8 +68,18 @@ impl Error {
     }
 
     /// An I/O error with the operation and path it concerned, so the message is actionable.
+    /// `err` stays reachable through `source()` and `io_error()`.
     pub fn io(context: impl fmt::Display, err: io::Error) -> Error {
-        Error::new(ErrorKind::Io, format!("{context}: {err}"))
+        Error {
+            kind: ErrorKind::Io,
+            message: format!("{context}: {err}"),
+            source: Some(Arc::new(err)),
+        }
+    }
+
+    /// The operating system's error behind this one, if it wraps one.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        self.source.as_deref()
     }
 }
 
@@ -74,4 +89,44 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn an_io_error_keeps_its_cause_as_source() {
+        let cause = io::Error::from_raw_os_error(libc::EIO);
+        let e = Error::io("syncing 000001.data", cause);
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(e.message().starts_with("syncing 000001.data: "), "{e}");
+        let src = e.source().expect("an io error has a source");
+        let io = src
+            .downcast_ref::<io::Error>()
+            .expect("the source is the io::Error");
+        assert_eq!(io.raw_os_error(), Some(libc::EIO));
+        assert_eq!(
+            e.io_error().and_then(io::Error::raw_os_error),
+            Some(libc::EIO)
+        );
+        // A clone shares the cause.
+        let copy = e.clone();
+        assert_eq!(
+            copy.io_error().and_then(io::Error::raw_os_error),
+            Some(libc::EIO)
+        );
+        // Errors that wrap nothing have no source.
+        assert!(Error::invalid("bad").source().is_none());
+        assert!(Error::new(ErrorKind::Io, "x does not exist")
+            .source()
+            .is_none());
+    }
+}

@@ -17,6 +17,7 @@ pub mod merge;
 pub mod options;
 pub mod record;
 pub mod recovery;
+pub mod sched;
 pub mod sim;
 pub mod stats;
 pub mod storage;

@@ -9,7 +9,7 @@ pub enum SyncMode {
     None,
     /// A returned put has been fsynced. Concurrent writers share fsyncs (group commit).
     Always,
-    /// A background thread fsyncs every `sync_interval_ms`.
+    /// The background scheduler (`sched.rs`) fsyncs every `sync_interval_ms`.
     Interval,
 }
 
@@ -39,13 +39,13 @@ pub struct MergeOptions {
     pub dead_bytes_threshold: u64,
     /// ... or smaller than this (small files are folded together).
     pub small_file_threshold: u64,
-    /// Run triggered merges in a background thread.
+    /// Run triggered merges in the background (on the scheduler's worker thread).
     pub auto_merge: bool,
     /// Hours of the local day `[start, end)` when automatic merges may start; equal values
     /// mean any time. A window may wrap midnight (22..6).
     pub window_start_hour: u32,
     pub window_end_hour: u32,
-    /// How often the background thread checks the triggers.
+    /// How often the background scheduler checks the triggers.
     pub check_interval_ms: u32,
 }
 
@@ -67,24 +67,30 @@ impl Default for MergeOptions {
 
 impl MergeOptions {
     pub fn set_percent(field: &mut u32, name: &str, percent: u32) -> Result<()> {
-        if percent > 100 {
-            return Err(Error::invalid(format!(
-                "{name} is a percentage (0..=100), got {percent}"
-            )));
-        }
+        check_percent(name, percent)?;
         *field = percent;
         Ok(())
     }
 
     pub fn set_window(&mut self, start_hour: u32, end_hour: u32) -> Result<()> {
-        if start_hour > 23 || end_hour > 23 {
-            return Err(Error::invalid(format!(
-                "merge window hours must be 0..=23, got {start_hour}..{end_hour}"
-            )));
-        }
+        check_window(start_hour, end_hour)?;
         self.window_start_hour = start_hour;
         self.window_end_hour = end_hour;
         Ok(())
+    }
+
+    pub fn set_check_interval_ms(&mut self, ms: u32) -> Result<()> {
+        check_at_least_1("merge_check_interval_ms", ms)?;
+        self.check_interval_ms = ms;
+        Ok(())
+    }
+
+    /// Every field's check (the same ones the setters make).
+    pub fn validate(&self) -> Result<()> {
+        check_percent("frag_merge_trigger", self.frag_merge_trigger)?;
+        check_percent("frag_threshold", self.frag_threshold)?;
+        check_window(self.window_start_hour, self.window_end_hour)?;
+        check_at_least_1("merge_check_interval_ms", self.check_interval_ms)
     }
 
     /// Whether `hour` (0..=23, local time) is inside the merge window.
@@ -121,20 +127,175 @@ impl Default for Options {
 
 impl Options {
     pub fn set_max_file_size(&mut self, bytes: u64) -> Result<()> {
-        if !(MIN_FILE_SIZE..=MAX_FILE_SIZE).contains(&bytes) {
-            return Err(Error::invalid(format!(
-                "max_file_size {bytes} is out of range [{MIN_FILE_SIZE}, {MAX_FILE_SIZE}]"
-            )));
-        }
+        check_max_file_size(bytes)?;
         self.max_file_size = bytes;
         Ok(())
     }
 
     pub fn set_sync_interval_ms(&mut self, ms: u32) -> Result<()> {
-        if ms == 0 {
-            return Err(Error::invalid("sync_interval_ms must be at least 1"));
-        }
+        check_at_least_1("sync_interval_ms", ms)?;
         self.sync_interval_ms = ms;
         Ok(())
+    }
+
+    /// Checks every field with the checks the setters (and so the C API) make; `Db::open`
+    /// calls it, so options built field by field in Rust get the same limits.
+    pub fn validate(&self) -> Result<()> {
+        check_max_file_size(self.max_file_size)?;
+        check_at_least_1("sync_interval_ms", self.sync_interval_ms)?;
+        self.merge.validate()
+    }
+}
+
+// The per-field checks: one each, shared by the setters and `validate`, so a value is refused
+// with the same message whichever way it came in.
+
+fn check_max_file_size(bytes: u64) -> Result<()> {
+    if !(MIN_FILE_SIZE..=MAX_FILE_SIZE).contains(&bytes) {
+        return Err(Error::invalid(format!(
+            "max_file_size {bytes} is out of range [{MIN_FILE_SIZE}, {MAX_FILE_SIZE}]"
+        )));
+    }
+    Ok(())
+}
+
+fn check_at_least_1(name: &str, ms: u32) -> Result<()> {
+    if ms == 0 {
+        return Err(Error::invalid(format!("{name} must be at least 1, got 0")));
+    }
+    Ok(())
+}
+
+fn check_percent(name: &str, percent: u32) -> Result<()> {
+    if percent > 100 {
+        return Err(Error::invalid(format!(
+            "{name} is a percentage (0..=100), got {percent}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_window(start_hour: u32, end_hour: u32) -> Result<()> {
+    if start_hour > 23 || end_hour > 23 {
+        return Err(Error::invalid(format!(
+            "merge window hours must be 0..=23, got {start_hour}..{end_hour}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn refused(o: &Options) -> String {
+        let e = o.validate().expect_err("invalid options were accepted");
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        e.message().to_string()
+    }
+
+    #[test]
+    fn validate_refuses_each_bad_field_by_name_and_value() {
+        assert!(Options::default().validate().is_ok());
+        type Spoil = fn(&mut Options);
+        let cases: [(Spoil, &str); 8] = [
+            (|o| o.max_file_size = 1, "max_file_size 1 "),
+            (|o| o.max_file_size = 8 << 30, "max_file_size 8589934592 "),
+            (
+                |o| o.sync_interval_ms = 0,
+                "sync_interval_ms must be at least 1, got 0",
+            ),
+            (
+                |o| o.merge.frag_merge_trigger = 101,
+                "frag_merge_trigger is a percentage (0..=100), got 101",
+            ),
+            (
+                |o| o.merge.frag_threshold = 200,
+                "frag_threshold is a percentage (0..=100), got 200",
+            ),
+            (
+                |o| o.merge.window_start_hour = 24,
+                "merge window hours must be 0..=23, got 24..0",
+            ),
+            (
+                |o| o.merge.window_end_hour = 99,
+                "merge window hours must be 0..=23, got 0..99",
+            ),
+            (
+                |o| o.merge.check_interval_ms = 0,
+                "merge_check_interval_ms must be at least 1, got 0",
+            ),
+        ];
+        for (spoil, want) in cases {
+            let mut o = Options::default();
+            spoil(&mut o);
+            let msg = refused(&o);
+            assert!(
+                msg.starts_with(want),
+                "{msg:?} does not start with {want:?}"
+            );
+        }
+    }
+
+    /// A setter refuses exactly what `validate` refuses, with the same message.
+    #[test]
+    fn setters_and_validate_agree() {
+        for bytes in [
+            0,
+            1,
+            MIN_FILE_SIZE - 1,
+            MIN_FILE_SIZE,
+            MAX_FILE_SIZE,
+            MAX_FILE_SIZE + 1,
+        ] {
+            let mut set = Options::default();
+            let by_setter = set
+                .set_max_file_size(bytes)
+                .map_err(|e| e.message().to_string());
+            let direct = Options {
+                max_file_size: bytes,
+                ..Options::default()
+            };
+            let by_validate = direct.validate().map_err(|e| e.message().to_string());
+            assert_eq!(by_setter, by_validate, "max_file_size {bytes}");
+        }
+        let mut o = Options::default();
+        let e = o.set_sync_interval_ms(0).unwrap_err();
+        assert_eq!(e.message(), "sync_interval_ms must be at least 1, got 0");
+        let e = o.merge.set_check_interval_ms(0).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "merge_check_interval_ms must be at least 1, got 0"
+        );
+        let e = o.merge.set_window(3, 24).unwrap_err();
+        let direct = Options {
+            merge: MergeOptions {
+                window_start_hour: 3,
+                window_end_hour: 24,
+                ..MergeOptions::default()
+            },
+            ..Options::default()
+        };
+        assert_eq!(e.message(), refused(&direct));
+        assert!(
+            o.validate().is_ok(),
+            "a refused setter leaves the field alone"
+        );
+    }
+
+    #[test]
+    fn max_file_size_boundaries() {
+        let mut o = Options::default();
+        assert!(o.set_max_file_size(MIN_FILE_SIZE - 1).is_err());
+        o.set_max_file_size(MIN_FILE_SIZE).unwrap();
+        o.set_max_file_size(u32::MAX as u64).unwrap();
+        assert!(o.validate().is_ok());
+        let e = o.set_max_file_size(u32::MAX as u64 + 1).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "max_file_size 4294967296 is out of range [4096, 4294967295]"
+        );
+        assert_eq!(o.max_file_size, u32::MAX as u64);
     }
 }

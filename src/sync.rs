@@ -1,5 +1,5 @@
-//! Durability: group commit for `SyncMode::Always` and the background thread for
-//! `SyncMode::Interval`.
+//! Durability: group commit for `SyncMode::Always`. (`SyncMode::Interval` runs the same
+//! flush from the process's background scheduler, `sched.rs`.)
 //!
 //! Every append gets a log position (total bytes appended since open). A writer that must be
 //! durable waits until `synced >= its position`. Only one fsync runs at a time; writers that
@@ -13,8 +13,6 @@
 //! waits (its previous group was itself); when writers stop, one fsync waits out the
 //! limit and the next group size is learnt again.
 
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -98,49 +96,6 @@ impl GroupCommit {
 
     pub fn synced(&self) -> u64 {
         self.state.lock().synced
-    }
-}
-
-/// A thread that calls `tick` every `interval` until stopped.
-pub struct Ticker {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Ticker {
-    pub fn start(
-        interval: Duration,
-        mut tick: impl FnMut() + Send + 'static,
-    ) -> std::io::Result<Ticker> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let stop2 = Arc::clone(&stop);
-        let handle = std::thread::Builder::new()
-            .name("bitcask-sync".into())
-            .spawn(move || {
-                let (lock, cv) = &*stop2;
-                let mut stopped = lock.lock();
-                while !*stopped {
-                    if cv.wait_for(&mut stopped, interval).timed_out() {
-                        drop(stopped);
-                        tick();
-                        stopped = lock.lock();
-                    }
-                }
-            })?;
-        Ok(Ticker {
-            stop,
-            handle: Some(handle),
-        })
-    }
-}
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        *self.stop.0.lock() = true;
-        self.stop.1.notify_all();
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
     }
 }
 

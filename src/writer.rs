@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::datafile::{data_file_name, DataFile};
 use crate::error::{Error, Result};
 use crate::keydir::{Entry, Keydir, Shard};
-use crate::options::{Options, SyncMode};
+use crate::options::{Options, SyncMode, MAX_FILE_SIZE};
 use crate::record::{Header, FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE, HEADER_LEN};
 use crate::stats::FileTable;
 use crate::storage::Storage;
@@ -29,10 +29,24 @@ impl Op<'_> {
     }
 }
 
+/// Refuses a write of `total` bytes that could not fit in one data file: record offsets are
+/// 32-bit, so every record of a write must start (and end) at or below `MAX_FILE_SIZE`.
+pub fn check_write_len(total: u64) -> Result<()> {
+    if total > MAX_FILE_SIZE {
+        return Err(Error::invalid(format!(
+            "batch of {total} bytes exceeds the maximum of {MAX_FILE_SIZE} (it must fit in one data file)"
+        )));
+    }
+    Ok(())
+}
+
 pub struct Writer {
     storage: Arc<dyn Storage>,
     dir: PathBuf,
     opts: Options,
+    /// Where the active file is sealed: `max_file_size`, never above `MAX_FILE_SIZE` (the
+    /// largest offset the keydir can hold), even if the options were not validated.
+    limit: u64,
     active: Arc<DataFile>,
     write_off: u64,
     next_seq: u64,
@@ -72,6 +86,7 @@ impl Writer {
         Writer {
             storage,
             dir,
+            limit: opts.max_file_size.min(MAX_FILE_SIZE),
             opts,
             active,
             write_off,
@@ -141,7 +156,10 @@ impl Writer {
     /// durability.
     pub fn append(&mut self, keydir: &Keydir, files: &FileTable, ops: &[Op<'_>]) -> Result<u64> {
         let total: u64 = ops.iter().map(Op::record_len).sum();
-        if self.write_off > 0 && self.write_off + total > self.opts.max_file_size {
+        check_write_len(total)?;
+        // After this, either the write starts a file or it ends at or below `limit`: no
+        // record starts past `MAX_FILE_SIZE`, so `off as u32` in `publish` is exact.
+        if self.write_off > 0 && self.write_off + total > self.limit {
             self.rotate(keydir, files, total)?;
         }
         let file_id = self.active.id();
@@ -231,7 +249,7 @@ impl Writer {
         let id = self.alloc_file_id()?;
         let name = data_file_name(id);
         let path = self.dir.join(&name);
-        let reserve = self.opts.max_file_size.max(need);
+        let reserve = self.limit.max(need);
         let file = self
             .storage
             .open_write(&path, reserve)
@@ -305,5 +323,174 @@ impl SyncPlan {
                 .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
         }
         Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{PathKind, StorageFile};
+    use parking_lot::Mutex;
+    use std::any::Any;
+    use std::io;
+
+    /// A disk that keeps no bytes, only where each file was written: enough to drive the
+    /// writer to offsets near 4 GiB without 4 GiB of memory or disk.
+    #[derive(Default)]
+    struct Sparse {
+        /// (file name, offset, length) of every write.
+        writes: Arc<Mutex<Vec<(String, u64, u64)>>>,
+    }
+
+    struct SparseFile {
+        name: String,
+        writes: Arc<Mutex<Vec<(String, u64, u64)>>>,
+    }
+
+    impl StorageFile for SparseFile {
+        fn size(&self) -> u64 {
+            0
+        }
+        fn read_with(&self, _: u64, _: usize, _: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+            Err(io::ErrorKind::Unsupported.into())
+        }
+        fn write_at(&self, off: u64, parts: &[&[u8]]) -> io::Result<()> {
+            let len = parts.iter().map(|p| p.len() as u64).sum();
+            self.writes.lock().push((self.name.clone(), off, len));
+            Ok(())
+        }
+        fn set_len(&self, _: u64) -> io::Result<()> {
+            Ok(())
+        }
+        fn sync(&self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Sparse {
+        fn file(&self, name: &str) -> Box<dyn StorageFile> {
+            Box::new(SparseFile {
+                name: name.into(),
+                writes: Arc::clone(&self.writes),
+            })
+        }
+    }
+
+    impl Storage for Sparse {
+        fn path_kind(&self, _: &Path) -> io::Result<PathKind> {
+            Ok(PathKind::Dir)
+        }
+        fn create_dir_all(&self, _: &Path) -> io::Result<()> {
+            Ok(())
+        }
+        fn list(&self, _: &Path) -> io::Result<Vec<String>> {
+            Ok(Vec::new())
+        }
+        fn open_read(&self, p: &Path) -> io::Result<Box<dyn StorageFile>> {
+            Ok(self.file(&p.file_name().unwrap().to_string_lossy()))
+        }
+        fn open_write(&self, p: &Path, _: u64) -> io::Result<Box<dyn StorageFile>> {
+            self.open_read(p)
+        }
+        fn remove(&self, _: &Path) -> io::Result<()> {
+            Ok(())
+        }
+        fn rename(&self, _: &Path, _: &Path) -> io::Result<()> {
+            Ok(())
+        }
+        fn sync_dir(&self, _: &Path) -> io::Result<()> {
+            Ok(())
+        }
+        fn try_lock(&self, _: &Path) -> io::Result<Option<Box<dyn Any + Send + Sync>>> {
+            Ok(Some(Box::new(())))
+        }
+    }
+
+    struct Rig {
+        disk: Arc<Sparse>,
+        keydir: Keydir,
+        files: FileTable,
+        w: Writer,
+    }
+
+    /// A writer whose active file 1 already holds `write_off` bytes.
+    fn rig(max_file_size: u64, write_off: u64) -> Rig {
+        let disk = Arc::new(Sparse::default());
+        let (keydir, files) = (Keydir::default(), FileTable::default());
+        let active = Arc::new(DataFile::new(1, disk.file(&data_file_name(1))));
+        keydir.add_file(&active);
+        files.add_total(1, write_off);
+        let opts = Options {
+            max_file_size,
+            ..Options::default()
+        };
+        let storage: Arc<dyn Storage> = disk.clone();
+        let w = Writer::new(storage, "sparse".into(), opts, active, write_off, 1);
+        Rig {
+            disk,
+            keydir,
+            files,
+            w,
+        }
+    }
+
+    impl Rig {
+        /// Puts `key` with a value making a record of `record_len` bytes; returns where the
+        /// keydir says it went, checked against where it was written.
+        fn put(&mut self, key: &[u8], record_len: u64) -> (u32, u32) {
+            let value = vec![7u8; record_len as usize - HEADER_LEN - key.len()];
+            let op = Op {
+                key,
+                value: &value,
+                expires_at: 0,
+                tombstone: false,
+            };
+            self.w.append(&self.keydir, &self.files, &[op]).unwrap();
+            let e = self.keydir.shard(key).read().get(key).unwrap();
+            let last = self.disk.writes.lock().last().cloned().unwrap();
+            assert_eq!(
+                last,
+                (data_file_name(e.file_id), e.offset as u64, record_len)
+            );
+            (e.file_id, e.offset)
+        }
+    }
+
+    const MAX: u32 = u32::MAX;
+
+    /// In a file of the largest size, a record that ends exactly at offset 4294967295 stays in
+    /// the file; one byte more and it goes to a new file, at offset 0.
+    #[test]
+    fn records_never_start_or_end_past_the_32_bit_offset_limit() {
+        let mut r = rig(MAX_FILE_SIZE, MAX_FILE_SIZE - 100);
+        assert_eq!(r.put(b"fits", 100), (1, MAX - 100));
+        assert_eq!(r.put(b"next", 40), (2, 0));
+
+        let mut r = rig(MAX_FILE_SIZE, MAX_FILE_SIZE - 100);
+        assert_eq!(r.put(b"over", 101), (2, 0), "one byte too many rotates");
+        assert_eq!(r.put(b"more", 50), (2, 101));
+    }
+
+    /// A record larger than the space left, and larger than a whole file, starts a file of
+    /// its own; the record after it starts the next one.
+    #[test]
+    fn a_record_larger_than_the_space_left_or_a_whole_file_gets_a_new_file() {
+        let mut r = rig(4096, 0);
+        assert_eq!(r.put(b"a", 4000), (1, 0));
+        assert_eq!(r.put(b"b", 200), (2, 0), "larger than the 96 bytes left");
+        assert_eq!(r.put(b"big", 10_000), (3, 0), "larger than max_file_size");
+        assert_eq!(r.put(b"c", 50), (4, 0), "the big record's file is full");
+        assert_eq!(r.put(b"d", 50), (4, 50));
+    }
+
+    /// Options that skipped validation (8 GiB files) still never put a record past the
+    /// 32-bit limit: the writer seals at 4294967295 whatever the options say.
+    #[test]
+    fn unvalidated_max_file_size_is_clamped_to_the_offset_limit() {
+        let mut r = rig(8 << 30, MAX_FILE_SIZE - 10);
+        assert_eq!(r.put(b"k", 100), (2, 0));
+        assert!(check_write_len(MAX_FILE_SIZE).is_ok());
+        let e = check_write_len(MAX_FILE_SIZE + 1).unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidArgument);
     }
 }

@@ -249,12 +249,6 @@ pub unsafe extern "C" fn bc_options_set_merge_check_interval_ms(
 ) -> i32 {
     // SAFETY: forwarded contract of this function.
     unsafe {
-        set_option(opts, |o| {
-            if ms == 0 {
-                return Err(Error::invalid("merge_check_interval_ms must be at least 1"));
-            }
-            o.merge.check_interval_ms = ms;
-            Ok(())
-        })
+        set_option(opts, |o| o.merge.set_check_interval_ms(ms))
     }
 }
