@@ -15,6 +15,7 @@ fn main() {
     // The SONAME carries the major version: an ABI break bumps it.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libbitcask.so.{major}");
     println!("cargo:rerun-if-changed=src/ffi.rs");
+    println!("cargo:rerun-if-changed=src/ffi_cond.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
 
     link_soname(&major);
@@ -30,6 +31,7 @@ fn main() {
     ));
     let bindings = cbindgen::Builder::new()
         .with_src(crate_dir.join("src/ffi.rs"))
+        .with_src(crate_dir.join("src/ffi_cond.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen failed");

@@ -51,7 +51,7 @@ pub(crate) struct Inner {
 
 /// An open store. `Db` is `Send + Sync`: share it between threads by reference or `Arc`.
 pub struct Db {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     ticker: Option<Ticker>,
     merger: Option<Ticker>,
 }
@@ -459,7 +459,7 @@ impl Db {
         self.after_append(pos)
     }
 
-    fn writer(&self) -> Result<&Mutex<Writer>> {
+    pub(crate) fn writer(&self) -> Result<&Mutex<Writer>> {
         self.inner.writer.as_ref().ok_or_else(|| {
             Error::new(
                 ErrorKind::ReadOnly,
@@ -468,7 +468,7 @@ impl Db {
         })
     }
 
-    fn after_append(&self, pos: u64) -> Result<()> {
+    pub(crate) fn after_append(&self, pos: u64) -> Result<()> {
         if self.inner.opts.sync == SyncMode::Always {
             self.inner
                 .durability

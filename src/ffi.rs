@@ -68,11 +68,11 @@ thread_local! {
     static LAST_ERROR: RefCell<Cow<'static, CStr>> = const { RefCell::new(Cow::Borrowed(c"")) };
 }
 
-fn set_error_static(msg: &'static CStr) {
+pub(crate) fn set_error_static(msg: &'static CStr) {
     LAST_ERROR.with(|e| *e.borrow_mut() = Cow::Borrowed(msg));
 }
 
-fn set_error(msg: &str) {
+pub(crate) fn set_error(msg: &str) {
     let c = CString::new(msg.replace('\0', "?")).unwrap_or_default();
     LAST_ERROR.with(|e| *e.borrow_mut() = Cow::Owned(c));
 }
@@ -92,14 +92,14 @@ fn status_of(kind: ErrorKind) -> i32 {
 }
 
 /// What an exported function's body produced: success, "not found", or an error.
-enum Outcome {
+pub(crate) enum Outcome {
     Ok,
     NotFound,
 }
 
 /// Runs an exported function's body: catches panics and turns errors into a status and
 /// this thread's message.
-fn guard(body: impl FnOnce() -> Result<Outcome>) -> i32 {
+pub(crate) fn guard(body: impl FnOnce() -> Result<Outcome>) -> i32 {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(Outcome::Ok)) => BC_OK,
         Ok(Ok(Outcome::NotFound)) => {
@@ -122,7 +122,7 @@ fn guard(body: impl FnOnce() -> Result<Outcome>) -> i32 {
     }
 }
 
-fn null(what: &str) -> Error {
+pub(crate) fn null(what: &str) -> Error {
     Error::invalid(format!("{what} is NULL"))
 }
 
@@ -130,7 +130,7 @@ fn null(what: &str) -> Error {
 ///
 /// # Safety
 /// `ptr` must be valid for `len` bytes for the returned lifetime.
-unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a [u8]> {
+pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a [u8]> {
     if len == 0 {
         return Ok(&[]);
     }
@@ -168,7 +168,7 @@ unsafe fn set_option(opts: *mut bc_options, f: impl FnOnce(&mut Options) -> Resu
 
 /// # Safety
 /// `db` must be NULL or a live handle from `bc_open`.
-unsafe fn db_ref<'a>(db: *const bc_db) -> Result<&'a Db> {
+pub(crate) unsafe fn db_ref<'a>(db: *const bc_db) -> Result<&'a Db> {
     // SAFETY: NULL is checked; liveness is the caller's contract.
     unsafe { db.as_ref() }
         .map(|d| &d.db)
@@ -207,6 +207,7 @@ pub extern "C" fn bc_status_str(status: i32) -> *const c_char {
         BC_BUFFER_TOO_SMALL => c"BC_BUFFER_TOO_SMALL",
         BC_BUSY => c"BC_BUSY",
         BC_DONE => c"BC_DONE",
+        crate::ffi_cond::BC_CONDITION_FAILED => c"BC_CONDITION_FAILED",
         _ => c"BC_UNKNOWN",
     };
     s.as_ptr()
@@ -546,11 +547,11 @@ pub struct bc_batch {
     ops: Vec<BatchOp>,
 }
 
-struct BatchOp {
-    key: Vec<u8>,
-    value: Vec<u8>,
-    expires_at: u64,
-    tombstone: bool,
+pub(crate) struct BatchOp {
+    pub(crate) key: Vec<u8>,
+    pub(crate) value: Vec<u8>,
+    pub(crate) expires_at: u64,
+    pub(crate) tombstone: bool,
 }
 
 /// A reader over one version of one value. Opaque; created by `bc_value_open`, destroyed
@@ -610,7 +611,7 @@ unsafe fn iter_mut<'a>(it: *mut bc_iter) -> Result<&'a mut crate::iter::Snapshot
         .ok_or_else(|| null("iter"))
 }
 
-unsafe fn batch_mut<'a>(b: *mut bc_batch) -> Result<&'a mut Vec<BatchOp>> {
+pub(crate) unsafe fn batch_mut<'a>(b: *mut bc_batch) -> Result<&'a mut Vec<BatchOp>> {
     // SAFETY: NULL is checked; liveness and exclusivity are the caller's contract.
     unsafe { b.as_mut() }
         .map(|b| &mut b.ops)
@@ -618,7 +619,7 @@ unsafe fn batch_mut<'a>(b: *mut bc_batch) -> Result<&'a mut Vec<BatchOp>> {
 }
 
 /// Copies `data` into a new malloc'd buffer (at least one byte, so never NULL on success).
-fn malloc_copy(data: &[u8]) -> Result<*mut u8> {
+pub(crate) fn malloc_copy(data: &[u8]) -> Result<*mut u8> {
     // SAFETY: malloc of at least one byte, then a copy of data.len() bytes into it.
     unsafe {
         let buf = libc::malloc(data.len().max(1)) as *mut u8;

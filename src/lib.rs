@@ -3,10 +3,12 @@
 //! The engine (`db`, `writer`, `recovery`, `keydir`, `datafile`, `record`, `storage`, `sync`)
 //! knows nothing about C; `ffi` is the only module that does.
 
+pub mod cond;
 pub mod datafile;
 pub mod db;
 pub mod error;
 pub mod ffi;
+pub mod ffi_cond;
 pub mod hint;
 pub mod iter;
 pub mod keydir;
@@ -20,6 +22,7 @@ pub mod storage;
 pub mod sync;
 pub mod writer;
 
+pub use cond::{Condition, VERSION_ABSENT};
 pub use db::{Db, Stats, ValueReader};
 pub use error::{Error, ErrorKind, Result};
 pub use iter::Snapshot;
