@@ -84,7 +84,7 @@ func newServer(cfg config, db *bitcask.DB, log *slog.Logger, m *metrics) *server
 	return s
 }
 
-func (s *server) batch() *bitcask.Batch { b := s.batches.Get().(*bitcask.Batch); b.Reset(); return b }
+func (s *server) batch() *bitcask.Batch    { b := s.batches.Get().(*bitcask.Batch); b.Reset(); return b }
 func (s *server) release(b *bitcask.Batch) { b.Reset(); s.batches.Put(b) }
 
 // serve accepts connections until the listener is closed.
