@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -64,6 +65,7 @@ type client struct {
 	addr    string
 	created time.Time
 	rd      *reader
+	getBuf  []byte
 	out     reply
 	authed  bool
 	quit    bool // QUIT or a fatal error: flush and close
@@ -155,6 +157,7 @@ func (s *server) handle(c *client) {
 		_ = tc.SetNoDelay(true)
 	}
 	c.out.proto = 2
+	c.getBuf = make([]byte, 4096)
 	c.rd = newReader(c.conn, limits{
 		maxBulk:    s.cfg.maxBulkBytes,
 		maxArgs:    1024 * 1024,
@@ -274,6 +277,7 @@ func (s *server) exec(c *client, args [][]byte) {
 	cmd := commands[string(name)]
 	if cmd == nil {
 		s.m.unknown.Inc()
+		s.log.Debug("unknown command", "remote", c.addr, "cmd", string(trunc(args[0])))
 		if !c.authed {
 			c.out.err("NOAUTH Authentication required.")
 			return
@@ -300,6 +304,9 @@ func (s *server) exec(c *client, args [][]byte) {
 	s.commandsDone.Add(1)
 	if len(c.out.b) > before && c.out.b[before] == '-' {
 		cmd.stats.errors.Inc()
+		if s.log.Enabled(context.Background(), slog.LevelDebug) {
+			s.log.Debug("command error", "remote", c.addr, "cmd", cmd.name, "reply", string(trunc(c.out.b[before:])))
+		}
 	}
 }
 

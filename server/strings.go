@@ -122,17 +122,28 @@ func (c *client) fail(err error) {
 	c.storeErr(err)
 }
 
+// cmdGet copies the value into the client's reusable buffer (no allocation
+// per GET); a value larger than the buffer grows it once and reads again.
 func cmdGet(c *client, args [][]byte) {
-	v, err := c.s.db.Get(args[1])
-	switch {
-	case err == nil:
-		c.s.hits.Add(1)
-		c.out.bulk(v)
-	case errors.Is(err, bitcask.ErrNotFound):
-		c.s.misses.Add(1)
-		c.out.null()
-	default:
-		c.fail(err)
+	for {
+		n, err := c.s.db.GetInto(args[1], c.getBuf)
+		switch {
+		case err == nil:
+			c.s.hits.Add(1)
+			c.out.bulk(c.getBuf[:n])
+		case errors.Is(err, bitcask.ErrBufferTooSmall):
+			c.getBuf = make([]byte, n+n/4)
+			continue
+		case errors.Is(err, bitcask.ErrNotFound):
+			c.s.misses.Add(1)
+			c.out.null()
+		default:
+			c.fail(err)
+		}
+		if cap(c.getBuf) > 1<<20 {
+			c.getBuf = make([]byte, 4096)
+		}
+		return
 	}
 }
 
