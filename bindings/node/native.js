@@ -80,6 +80,12 @@ const PROTOTYPES = {
   options_set_auto_merge: 'int32_t bc_options_set_auto_merge(bc_options *opts, bool enabled)',
   options_set_merge_window: 'int32_t bc_options_set_merge_window(bc_options *opts, uint32_t start_hour, uint32_t end_hour)',
   options_set_merge_check_interval_ms: 'int32_t bc_options_set_merge_check_interval_ms(bc_options *opts, uint32_t ms)',
+
+  // Conditional writes (cond.js, Batch.putExpiring / commitIf).
+  get_versioned: 'int32_t bc_get_versioned(bc_db *db, const uint8_t *key, size_t key_len, void *value_out, void *value_len_out, void *expires_at_ms_out, void *version_out)',
+  get_version: 'int32_t bc_get_version(bc_db *db, const uint8_t *key, size_t key_len, void *version_out)',
+  batch_put_expiring: 'int32_t bc_batch_put_expiring(bc_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, uint64_t expires_at_ms)',
+  batch_commit_if: 'int32_t bc_batch_commit_if(bc_db *db, bc_batch *batch, const void *conds, size_t n_conds)',
 };
 
 // Copies `n` bytes from a C address into a JS buffer (far cheaper than koffi.view()).
@@ -322,6 +328,39 @@ class Native {
 
   valueClose(v) {
     this.f.value_close(v);
+  }
+
+  /** Returns [value, expiresAtMs, version] (copies), or undefined when the key is absent. */
+  getVersioned(db, k, klen) {
+    const s = this.slot;
+    const st = this.f.get_versioned(db, k, klen, s[0], s[1], s[2], s[3]);
+    if (st === Status.NOT_FOUND) return undefined;
+    if (st !== 0) throw this.fail(st);
+    const u = this.u64;
+    const [ptr, n, expiresAt, version] = [u[0], Number(u[1]), u[2], u[3]];
+    try {
+      return [this.copyOut(ptr, n, false), Number(expiresAt), version];
+    } finally {
+      this.f.free(ptr);
+    }
+  }
+
+  /** The key's version (0n: absent). */
+  keyVersion(db, k, klen) {
+    this.check(this.f.get_version(db, k, klen, this.slot[0]));
+    return this.u64[0];
+  }
+
+  batchPutExpiring(b, k, klen, v, vlen, expiresAtMs) {
+    this.check(this.f.batch_put_expiring(b, k, klen, v, vlen, expiresAtMs));
+  }
+
+  /** conds: a Buffer of bc_condition structs. Returns false on BC_CONDITION_FAILED. */
+  batchCommitIf(db, b, conds, n) {
+    const st = this.f.batch_commit_if(db, b, n > 0 ? conds : null, n);
+    if (st === Status.CONDITION_FAILED) return false;
+    if (st !== 0) throw this.fail(st);
+    return true;
   }
 }
 
