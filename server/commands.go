@@ -63,6 +63,7 @@ func init() {
 	// strings
 	def("get", 2, r|f, 1, 1, 1, "string", "Returns the string value of a key.", cmdGet)
 	def("set", -3, w, 1, 1, 1, "string", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", cmdSet)
+	setCommand = commands["set"]
 	def("setnx", 3, w|f, 1, 1, 1, "string", "Set the string value of a key only when the key doesn't exist.", cmdSetNX)
 	def("setex", 4, w, 1, 1, 1, "string", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", cmdSetEX)
 	def("psetex", 4, w, 1, 1, 1, "string", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", cmdPSetEX)

@@ -66,13 +66,20 @@ type client struct {
 	created time.Time
 	rd      *reader
 	getBuf  []byte
-	out     reply
-	authed  bool
-	quit    bool // QUIT or a fatal error: flush and close
-	name    atomic.Pointer[string]
-	libName atomic.Pointer[string]
-	libVer  atomic.Pointer[string]
-	lastCmd atomic.Pointer[string]
+
+	// Plain SETs of one pipeline, applied as one batch (one write) before
+	// any other command runs and before replies are sent (see setPending).
+	pend      *bitcask.Batch
+	pendN     int
+	pendBytes int
+	pendStart int
+	out       reply
+	authed    bool
+	quit      bool // QUIT or a fatal error: flush and close
+	name      atomic.Pointer[string]
+	libName   atomic.Pointer[string]
+	libVer    atomic.Pointer[string]
+	lastCmd   atomic.Pointer[string]
 }
 
 func newServer(cfg config, db *bitcask.DB, log *slog.Logger, m *metrics) *server {
@@ -163,7 +170,13 @@ func (s *server) handle(c *client) {
 		maxArgs:    1024 * 1024,
 		maxRequest: s.cfg.maxRequestBytes,
 	})
+	defer func() {
+		if c.pend != nil {
+			s.release(c.pend)
+		}
+	}()
 	flush := func() error {
+		c.commitPending()
 		if len(c.out.b) == 0 {
 			return nil
 		}
@@ -286,6 +299,9 @@ func (s *server) exec(c *client, args [][]byte) {
 		return
 	}
 	c.lastCmd.Store(&cmd.name)
+	if c.pendN > 0 && cmd != setCommand {
+		c.commitPending()
+	}
 	if !c.authed && cmd.flags&flagNoAuth == 0 {
 		cmd.stats.errors.Inc()
 		c.out.err("NOAUTH Authentication required.")
@@ -352,3 +368,45 @@ func hostPort(addr string) (string, int) {
 }
 
 func pid() int { return os.Getpid() }
+
+// setCommand is the entry whose plain form may be batched (see cmdSet).
+var setCommand *command
+
+// setPending adds a plain SET to this pipeline's batch and its "+OK" to the
+// replies; commitPending applies the batch. The replies of the batched SETs
+// are the last bytes of the output, so a failed commit turns them into errors.
+func (c *client) setPending(key, val []byte, at int64) bool {
+	if c.pend == nil {
+		c.pend = c.s.batch()
+	}
+	if c.pendN == 0 {
+		c.pendStart = len(c.out.b)
+	}
+	if err := c.pend.PutExpiring(key, val, msTime(at)); err != nil {
+		c.commitPending()
+		c.fail(err)
+		return true
+	}
+	c.pendN++
+	c.pendBytes += len(key) + len(val)
+	c.out.ok()
+	if c.pendN >= 1024 || c.pendBytes >= 1<<20 {
+		c.commitPending()
+	}
+	return true
+}
+
+func (c *client) commitPending() {
+	if c.pendN == 0 {
+		return
+	}
+	n := c.pendN
+	c.pendN, c.pendBytes = 0, 0
+	if err := c.pend.Commit(); err != nil {
+		c.pend.Reset()
+		c.out.b = c.out.b[:c.pendStart]
+		for i := 0; i < n; i++ {
+			c.fail(err)
+		}
+	}
+}

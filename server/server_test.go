@@ -771,3 +771,22 @@ func boolOf(t *testing.T, cmd *redis.Cmd) bool {
 	}
 	return v
 }
+
+func TestPipelinedSetsAreBatchedInOrder(t *testing.T) {
+	p := start(t, "")
+	r := dial(t, p)
+	// SETs batched in one pipeline must still be seen, in order, by the
+	// commands that follow them in the same pipeline.
+	r.send(t, "SET a 1\r\nSET a 2\r\nSET b x\r\nGET a\r\nSET a 3 NX\r\nSET c 1\r\nINCR c\r\nSET a 4 GET\r\nSET d 5 EX 100\r\nTTL d\r\n")
+	for _, want := range []string{"+OK", "+OK", "+OK", "$1", "2", "$-1", "+OK", ":2", "$1", "2", "+OK", ":100"} {
+		eq(t, "pipelined reply", r.line(t), want)
+	}
+	// A pipelined SET with a key the library refuses fails alone.
+	r.send(t, "SET k1 v\r\nSET \"\" v\r\nSET k2 v\r\nMGET k1 k2\r\n")
+	eq(t, "SET k1", r.line(t), "+OK")
+	if l := r.line(t); !strings.HasPrefix(l, "-ERR") {
+		t.Fatalf("SET with an empty key: %q", l)
+	}
+	eq(t, "SET k2", r.line(t), "+OK")
+	eq(t, "MGET", r.line(t), "*2")
+}

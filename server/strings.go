@@ -222,6 +222,11 @@ func cmdSet(c *client, args [][]byte) {
 	}
 	db := c.s.db
 	if !nx && !xx && !get && !keepTTL {
+		if c.pendN > 0 || c.rd.buffered() {
+			// More pipelined commands are waiting: batch consecutive SETs.
+			c.setPending(key, val, at)
+			return
+		}
 		var err error
 		if expSet {
 			err = db.PutExpiring(key, val, msTime(at))
@@ -235,6 +240,7 @@ func cmdSet(c *client, args [][]byte) {
 		c.out.ok()
 		return
 	}
+	c.commitPending() // options read or condition on the key: earlier SETs first
 	if nx && !get {
 		b := c.s.batch()
 		defer c.s.release(b)
