@@ -80,6 +80,7 @@ type client struct {
 	libName   atomic.Pointer[string]
 	libVer    atomic.Pointer[string]
 	lastCmd   atomic.Pointer[string]
+	resp      atomic.Int32 // c.out.proto, for other clients' CLIENT LIST
 }
 
 func newServer(cfg config, db *bitcask.DB, log *slog.Logger, m *metrics) *server {
@@ -164,6 +165,7 @@ func (s *server) handle(c *client) {
 		_ = tc.SetNoDelay(true)
 	}
 	c.out.proto = 2
+	c.resp.Store(2)
 	c.getBuf = make([]byte, 4096)
 	c.rd = newReader(c.conn, limits{
 		maxBulk:    s.cfg.maxBulkBytes,
@@ -291,10 +293,6 @@ func (s *server) exec(c *client, args [][]byte) {
 	if cmd == nil {
 		s.m.unknown.Inc()
 		s.log.Debug("unknown command", "remote", c.addr, "cmd", string(trunc(args[0])))
-		if !c.authed {
-			c.out.err("NOAUTH Authentication required.")
-			return
-		}
 		c.out.err(unknownCommand(args))
 		return
 	}
@@ -302,14 +300,15 @@ func (s *server) exec(c *client, args [][]byte) {
 	if c.pendN > 0 && cmd != setCommand {
 		c.commitPending()
 	}
-	if !c.authed && cmd.flags&flagNoAuth == 0 {
-		cmd.stats.errors.Inc()
-		c.out.err("NOAUTH Authentication required.")
-		return
-	}
+	// Redis's order of checks: unknown command, arity, then authentication.
 	if (cmd.arity > 0 && len(args) != cmd.arity) || (cmd.arity < 0 && len(args) < -cmd.arity) {
 		cmd.stats.errors.Inc()
 		c.out.err("ERR wrong number of arguments for '" + cmd.name + "' command")
+		return
+	}
+	if !c.authed && cmd.flags&flagNoAuth == 0 {
+		cmd.stats.errors.Inc()
+		c.out.err("NOAUTH Authentication required.")
 		return
 	}
 	start := time.Now()

@@ -580,7 +580,8 @@ func TestAuth(t *testing.T) {
 
 	raw := dial(t, p)
 	eq(t, "GET before AUTH", raw.roundTrip(t, "GET k"), "-NOAUTH Authentication required.")
-	eq(t, "unknown before AUTH", raw.roundTrip(t, "FOO"), "-NOAUTH Authentication required.")
+	eq(t, "unknown before AUTH (Redis checks the name first)", raw.roundTrip(t, "FOO"), "-ERR unknown command 'FOO', with args beginning with: ")
+	eq(t, "SET before AUTH", raw.roundTrip(t, "SET k v"), "-NOAUTH Authentication required.")
 	eq(t, "wrong AUTH", raw.roundTrip(t, "AUTH nope"), "-WRONGPASS invalid username-password pair or user is disabled.")
 	eq(t, "HELLO without AUTH", raw.roundTrip(t, "HELLO 2")[:7], "-NOAUTH")
 	eq(t, "AUTH", raw.roundTrip(t, "AUTH s3cret"), "+OK")

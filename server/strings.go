@@ -877,7 +877,7 @@ func cmdSetRange(c *client, args [][]byte) {
 		return
 	}
 	val := args[3]
-	if off+int64(len(val)) > c.s.cfg.maxBulkBytes {
+	if len(val) > 0 && off+int64(len(val)) > c.s.cfg.maxBulkBytes {
 		c.out.err(errStrTooLong)
 		return
 	}
