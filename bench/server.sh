@@ -8,6 +8,7 @@
 #
 #   bash bench/server.sh            # N=2000000 per test
 #   N=200000 bash bench/server.sh   # quicker
+#   ROUNDS=3 bash bench/server.sh   # best of 3 pairs (a shared, loaded machine)
 #
 # Installs redis-server and redis-tools (apt) if missing. Both servers listen on
 # 127.0.0.1 only and are stopped at the end.
@@ -50,22 +51,33 @@ for port in "$rport" "$bport"; do
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
+# Each test runs on redis-server then at once on bitcaskd, so that both see the
+# same load on a shared machine; the pair is repeated ROUNDS times and the best
+# rps of each server (with its p99) is reported.
+ROUNDS=${ROUNDS:-1}
 echo "server,pipeline,test,rps,avg_ms,min_ms,p50_ms,p95_ms,p99_ms,max_ms" >"$OUT"
 for P in 1 16; do
-  for name in redis bitcaskd; do
-    port=$rport
-    [ "$name" = bitcaskd ] && port=$bport
-    redis-cli -p "$port" flushall >/dev/null
-    echo "# $name -P $P (N=$N)" >&2
-    redis-benchmark -h 127.0.0.1 -p "$port" -t "$TESTS" -r 1000000 -n "$N" -d 100 -c 50 -P "$P" --csv |
-      tail -n +2 | tr -d '"' | sed "s/^/$name,$P,/" >>"$OUT"
+  for t in ${TESTS//,/ }; do
+    for round in $(seq "$ROUNDS"); do
+      for name in redis bitcaskd; do
+        port=$rport
+        [ "$name" = bitcaskd ] && port=$bport
+        echo "# $name $t -P $P (N=$N, round $round)" >&2
+        redis-benchmark -h 127.0.0.1 -p "$port" -t "$t" -r 1000000 -n "$N" -d 100 -c 50 -P "$P" --csv |
+          tail -n +2 | tr -d '"' | sed "s/^/$name,$P,/" >>"$OUT"
+      done
+    done
   done
 done
 
 python3 - "$OUT" "$N" <<'EOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-by = {(r["server"], r["pipeline"], r["test"].split(" ")[0]): r for r in rows}
+by = {}
+for r in rows:  # the best round of each server, test and pipeline depth
+    k = (r["server"], r["pipeline"], r["test"].split(" ")[0])
+    if k not in by or float(r["rps"]) > float(by[k]["rps"]):
+        by[k] = r
 print(f"redis-benchmark -r 1000000 -n {sys.argv[2]} -d 100 -c 50; requests/s and p99 latency (ms)\n")
 print("| test | -P | redis rps | bitcaskd rps | ratio | redis p99 | bitcaskd p99 | p99 ratio |")
 print("|---|---|---|---|---|---|---|---|")

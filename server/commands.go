@@ -10,6 +10,7 @@ const (
 	flagAdmin
 	flagLoading
 	flagStale
+	flagIncr // INCR, DECR, INCRBY, DECRBY: may be grouped in a pipeline
 )
 
 // command is one entry of the command table (Redis's arity convention: N
@@ -73,10 +74,10 @@ func init() {
 	def("mget", -2, r|f, 1, -1, 1, "string", "Atomically returns the string values of one or more keys.", cmdMGet)
 	def("mset", -3, w, 1, -1, 2, "string", "Atomically creates or modifies the string values of one or more keys.", cmdMSet)
 	def("msetnx", -3, w, 1, -1, 2, "string", "Atomically modifies the string values of one or more keys only when all keys don't exist.", cmdMSetNX)
-	def("incr", 2, w|f, 1, 1, 1, "string", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", cmdIncr)
-	def("decr", 2, w|f, 1, 1, 1, "string", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", cmdDecr)
-	def("incrby", 3, w|f, 1, 1, 1, "string", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", cmdIncrBy)
-	def("decrby", 3, w|f, 1, 1, 1, "string", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", cmdDecrBy)
+	def("incr", 2, w|f|flagIncr, 1, 1, 1, "string", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", cmdIncr)
+	def("decr", 2, w|f|flagIncr, 1, 1, 1, "string", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", cmdDecr)
+	def("incrby", 3, w|f|flagIncr, 1, 1, 1, "string", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", cmdIncrBy)
+	def("decrby", 3, w|f|flagIncr, 1, 1, 1, "string", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", cmdDecrBy)
 	def("incrbyfloat", 3, w|f, 1, 1, 1, "string", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", cmdIncrByFloat)
 	def("append", 3, w, 1, 1, 1, "string", "Appends a string to the value of a key. Creates the key if it doesn't exist.", cmdAppend)
 	def("strlen", 2, r|f, 1, 1, 1, "string", "Returns the length of a string value.", cmdStrlen)

@@ -73,14 +73,18 @@ type client struct {
 	pendN     int
 	pendBytes int
 	pendStart int
-	out       reply
-	authed    bool
-	quit      bool // QUIT or a fatal error: flush and close
-	name      atomic.Pointer[string]
-	libName   atomic.Pointer[string]
-	libVer    atomic.Pointer[string]
-	lastCmd   atomic.Pointer[string]
-	resp      atomic.Int32 // c.out.proto, for other clients' CLIENT LIST
+
+	// INCR/DECR/INCRBY/DECRBY of one pipeline, applied as one conditional
+	// batch (see incrPending); their replies are appended when it commits.
+	incrs   []incrOp
+	out     reply
+	authed  bool
+	quit    bool // QUIT or a fatal error: flush and close
+	name    atomic.Pointer[string]
+	libName atomic.Pointer[string]
+	libVer  atomic.Pointer[string]
+	lastCmd atomic.Pointer[string]
+	resp    atomic.Int32 // c.out.proto, for other clients' CLIENT LIST
 }
 
 func newServer(cfg config, db *bitcask.DB, log *slog.Logger, m *metrics) *server {
@@ -179,6 +183,7 @@ func (s *server) handle(c *client) {
 	}()
 	flush := func() error {
 		c.commitPending()
+		c.commitIncrs()
 		if len(c.out.b) == 0 {
 			return nil
 		}
@@ -299,6 +304,9 @@ func (s *server) exec(c *client, args [][]byte) {
 	c.lastCmd.Store(&cmd.name)
 	if c.pendN > 0 && cmd != setCommand {
 		c.commitPending()
+	}
+	if len(c.incrs) > 0 && cmd.flags&flagIncr == 0 {
+		c.commitIncrs()
 	}
 	// Redis's order of checks: unknown command, arity, then authentication.
 	if (cmd.arity > 0 && len(args) != cmd.arity) || (cmd.arity < 0 && len(args) < -cmd.arity) {

@@ -790,4 +790,41 @@ func TestPipelinedSetsAreBatchedInOrder(t *testing.T) {
 	}
 	eq(t, "SET k2", r.line(t), "+OK")
 	eq(t, "MGET", r.line(t), "*2")
+	r.line(t)
+	r.line(t)
+	r.line(t)
+	r.line(t)
+	// Pipelined increments are grouped; each still gets its own reply, in order.
+	r.send(t, "SET s abc\r\nSET big 9223372036854775806\r\nINCR i\r\nINCRBY i 10\r\nINCR s\r\nDECR j\r\nINCR big\r\nINCR big\r\nDECRBY i 1\r\nGET i\r\nINCR i\r\n")
+	for _, want := range []string{"+OK", "+OK", ":1", ":11", "-ERR value is not an integer or out of range", ":-1", ":9223372036854775807", "-ERR increment or decrement would overflow", ":10", "$2", "10", ":11"} {
+		eq(t, "pipelined increments", r.line(t), want)
+	}
+}
+
+func TestConcurrentPipelinedIncrements(t *testing.T) {
+	p := start(t, "")
+	c := newClient(t, p, func(o *redis.Options) { o.PoolSize = 20 })
+	var wg sync.WaitGroup
+	for w := 0; w < 10; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := 0; round < 10; round++ {
+				pipe := c.Pipeline()
+				for i := 0; i < 30; i++ {
+					pipe.Incr(ctx, fmt.Sprintf("pc%d", i%3))
+					pipe.IncrBy(ctx, "pcby", 2)
+				}
+				if _, err := pipe.Exec(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < 3; i++ {
+		eq(t, "pipelined counter", must[string](t, c.Get(ctx, fmt.Sprintf("pc%d", i))), "1000")
+	}
+	eq(t, "pipelined INCRBY counter", must[string](t, c.Get(ctx, "pcby")), "6000")
 }

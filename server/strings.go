@@ -724,8 +724,136 @@ func cmdPersist(c *client, args [][]byte) {
 	c.out.bool(done)
 }
 
+// incrOp is one INCR-family command waiting in a pipeline group.
+type incrOp struct {
+	key   []byte
+	delta int64
+}
+
+// incrPending queues an increment when more pipelined commands are waiting;
+// the group is applied by commitIncrs before any other command, or before
+// the replies are written.
+func (c *client) incrPending(key []byte, delta int64) bool {
+	if len(c.incrs) == 0 && !c.rd.buffered() {
+		return false
+	}
+	c.incrs = append(c.incrs, incrOp{key: append([]byte(nil), key...), delta: delta})
+	if len(c.incrs) >= 256 {
+		c.commitIncrs()
+	}
+	return true
+}
+
+type incrState struct {
+	val     int64
+	exp     int64
+	version uint64
+	errMsg  string
+	dirty   bool
+}
+
+// commitIncrs applies a group of increments as one conditional batch: each
+// key is read once (value, expiry, version), the increments are computed in
+// order, and the batch (the final value of each key) is committed only if no
+// key changed meanwhile; otherwise the whole group is computed again. The
+// group is as if its commands ran back to back, which they did: one client
+// pipelined them. Replies (the values, or errors) are appended in order.
+func (c *client) commitIncrs() {
+	ops := c.incrs
+	if len(ops) == 0 {
+		return
+	}
+	c.incrs = c.incrs[:0]
+	s := c.s
+	results := make([]int64, len(ops))
+	errs := make([]string, len(ops))
+	b := s.batch()
+	defer s.release(b)
+	for {
+		state := make(map[string]*incrState, len(ops))
+		var conds []bitcask.Condition
+		var fatal error
+		for i, op := range ops {
+			st := state[string(op.key)]
+			if st == nil {
+				st = &incrState{}
+				state[string(op.key)] = st
+				cur, err := s.db.GetVersioned(op.key)
+				switch {
+				case err == nil:
+					st.version, st.exp = cur.Version, expMs(cur)
+					n, ok := parseInt64(cur.Value)
+					if !ok {
+						st.errMsg = errNotInt
+					}
+					st.val = n
+				case errors.Is(err, bitcask.ErrNotFound):
+				case errors.Is(err, bitcask.ErrInvalidArgument):
+					var be *bitcask.Error
+					errors.As(err, &be)
+					st.errMsg = "ERR " + be.Msg
+				default:
+					fatal = err
+				}
+				if st.errMsg == "" && fatal == nil {
+					conds = append(conds, bitcask.Condition{Key: op.key, Version: st.version})
+				}
+			}
+			errs[i] = st.errMsg
+			if st.errMsg != "" {
+				continue
+			}
+			d := op.delta
+			if (d > 0 && st.val > math.MaxInt64-d) || (d < 0 && st.val < math.MinInt64-d) {
+				errs[i] = errOverflow
+				continue
+			}
+			st.val += d
+			st.dirty = true
+			results[i] = st.val
+		}
+		if fatal != nil {
+			for range ops {
+				c.fail(fatal)
+			}
+			return
+		}
+		b.Reset()
+		var buf [24]byte
+		for k, st := range state {
+			if st.dirty {
+				if err := b.PutExpiring([]byte(k), strconv.AppendInt(buf[:0], st.val, 10), msTime(st.exp)); err != nil {
+					fatal = err
+				}
+			}
+		}
+		if fatal == nil {
+			err := b.CommitIf(conds...)
+			if errors.Is(err, bitcask.ErrConditionFailed) {
+				s.m.casRetries.Inc()
+				continue
+			}
+			fatal = err
+		}
+		for i := range ops {
+			switch {
+			case fatal != nil:
+				c.fail(fatal)
+			case errs[i] != "":
+				c.out.err(errs[i])
+			default:
+				c.out.int(results[i])
+			}
+		}
+		return
+	}
+}
+
 // incrBy adds delta to the integer at key (0 if missing), keeping its TTL.
 func incrBy(c *client, key []byte, delta int64) {
+	if c.incrPending(key, delta) {
+		return
+	}
 	var result int64
 	err := c.s.update(key, func(b *bitcask.Batch, cur bitcask.Versioned, exists bool) (bool, error) {
 		var n int64
