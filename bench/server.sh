@@ -9,6 +9,7 @@
 #   bash bench/server.sh            # N=2000000 per test
 #   N=200000 bash bench/server.sh   # quicker
 #   ROUNDS=3 bash bench/server.sh   # best of 3 pairs (a shared, loaded machine)
+#   BITCASKD_FLAGS="--io gnet" bash bench/server.sh   # the event-loop mode
 #
 # Installs redis-server and redis-tools (apt) if missing. Both servers listen on
 # 127.0.0.1 only and are stopped at the end.
@@ -45,7 +46,9 @@ redis-server --bind 127.0.0.1 --port "$rport" --dir "$work/redis" --appendonly y
   --appendfsync everysec --save "" --daemonize no --logfile "$work/redis.log" &
 rpid=$!
 bport=$(free_port)
-"$work/bitcaskd" --dir "$work/bitcask" --addr "127.0.0.1:$bport" --sync interval 2>"$work/bitcaskd.log" &
+# BITCASKD_FLAGS: more flags, e.g. "--io gnet" for the event-loop mode.
+# shellcheck disable=SC2086
+"$work/bitcaskd" --dir "$work/bitcask" --addr "127.0.0.1:$bport" --sync interval ${BITCASKD_FLAGS:-} 2>"$work/bitcaskd.log" &
 bpid=$!
 for port in "$rport" "$bport"; do
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -190,7 +190,7 @@ func (c *client) infoLine() string {
 		cmd = "NULL"
 	}
 	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
-		c.id, c.addr, c.conn.LocalAddr(), loadStr(&c.name), int(now.Sub(c.created).Seconds()), cmd, c.resp.Load(), loadStr(&c.libName), loadStr(&c.libVer))
+		c.id, c.addr, c.laddr, loadStr(&c.name), int(now.Sub(c.created).Seconds()), cmd, c.resp.Load(), loadStr(&c.libName), loadStr(&c.libVer))
 }
 
 func cmdClient(c *client, args [][]byte) {

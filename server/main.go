@@ -25,7 +25,7 @@ func main() {
 func run(argv []string) int {
 	fs := flag.NewFlagSet("bitcaskd", flag.ContinueOnError)
 	var cfg config
-	var syncMode, logLevel, logFormat string
+	var syncMode, logLevel, logFormat, ioMode string
 	fs.StringVar(&cfg.dir, "dir", "", "store directory (required; created if missing)")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:6380", "address to serve the Redis protocol on (localhost unless told otherwise)")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "address for the Prometheus /metrics endpoint (off if empty), e.g. 127.0.0.1:9380")
@@ -37,6 +37,7 @@ func run(argv []string) int {
 	fs.Int64Var(&cfg.maxBulkBytes, "proto-max-bulk-len", bitcask.MaxValueLen, "longest argument (key or value) accepted, bytes")
 	fs.Int64Var(&cfg.maxRequestBytes, "client-query-buffer-limit", 1<<30, "largest single request, bytes")
 	fs.DurationVar(&cfg.drainTimeout, "drain-timeout", 5*time.Second, "on SIGTERM/SIGINT/SHUTDOWN, how long to let connections finish")
+	fs.StringVar(&ioMode, "io", "goroutine", "connection handling: goroutine (one per connection) or gnet (event loops; use with --sync interval or none)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&logFormat, "log-format", "text", "text or json")
 	if err := fs.Parse(argv); err != nil {
@@ -86,6 +87,14 @@ func run(argv []string) int {
 	m.watchStore(db)
 	s := newServer(cfg, db, log, m)
 
+	if ioMode != "goroutine" && ioMode != "gnet" {
+		fmt.Fprintln(os.Stderr, "bitcaskd: --io must be goroutine or gnet")
+		db.Close()
+		return 2
+	}
+	if ioMode == "gnet" {
+		return runGnet(s, cfg, db, log, m)
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		log.Error("cannot listen", "addr", cfg.addr, "err", err)
@@ -135,6 +144,60 @@ func run(argv []string) int {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = metricsSrv.Shutdown(ctx)
 		cancel()
+	}
+	code := 0
+	if err := db.Sync(); err != nil {
+		log.Error("final sync failed", "err", err)
+		code = 1
+	}
+	if err := db.Close(); err != nil && !errors.Is(err, bitcask.ErrClosed) {
+		log.Error("close failed", "err", err)
+		code = 1
+	}
+	log.Info("bitcaskd stopped", "code", code)
+	return code
+}
+
+// runGnet is run's second half for --io gnet.
+func runGnet(s *server, cfg config, db *bitcask.DB, log *slog.Logger, m *metrics) int {
+	var metricsSrv *http.Server
+	if cfg.metricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.handler())
+		mln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			log.Error("cannot listen for metrics", "addr", cfg.metricsAddr, "err", err)
+			db.Close()
+			return 1
+		}
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = metricsSrv.Serve(mln) }()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	ready := make(chan struct{})
+	stop, done := s.serveGnet(cfg.addr, ready)
+	select {
+	case <-ready:
+	case err := <-done:
+		log.Error("cannot listen", "addr", cfg.addr, "err", err)
+		db.Close()
+		return 1
+	}
+	log.Info("bitcaskd ready", "addr", cfg.addr, "io", "gnet", "dir", cfg.dir, "sync", cfg.sync.String(), "libbitcask", bitcask.Version(), "auth", cfg.requirepass != "")
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case sig := <-sigs:
+		log.Info("signal received, shutting down", "signal", sig.String())
+	case <-s.shutdownReq:
+		log.Info("SHUTDOWN command, shutting down")
+	case err := <-done:
+		log.Error("event loops stopped", "err", err)
+	}
+	signal.Stop(sigs)
+	stop()
+	if metricsSrv != nil {
+		_ = metricsSrv.Close()
 	}
 	code := 0
 	if err := db.Sync(); err != nil {

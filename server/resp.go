@@ -80,6 +80,29 @@ func (rd *reader) next(flush func() error) ([][]byte, error) {
 	}
 }
 
+// feed appends bytes received by an event loop (the gnet mode), making room
+// as fill does.
+func (rd *reader) feed(b []byte) {
+	if rd.start == rd.end {
+		rd.start, rd.end = 0, 0
+		if len(rd.buf) > 1<<20 {
+			rd.buf = make([]byte, minBuffer)
+		}
+	}
+	if len(b) > len(rd.buf)-rd.end {
+		n := rd.end - rd.start
+		if n+len(b) <= len(rd.buf) {
+			copy(rd.buf, rd.buf[rd.start:rd.end])
+		} else {
+			nb := make([]byte, max(2*len(rd.buf), n+len(b)))
+			copy(nb, rd.buf[rd.start:rd.end])
+			rd.buf = nb
+		}
+		rd.start, rd.end = 0, n
+	}
+	rd.end += copy(rd.buf[rd.end:], b)
+}
+
 // fill reads more bytes, first making room: consumed bytes are dropped and
 // the buffer grows to hold the request being parsed.
 func (rd *reader) fill() error {

@@ -63,6 +63,8 @@ type client struct {
 	conn    net.Conn
 	id      int64
 	addr    string
+	laddr   string
+	last    atomic.Int64 // unix ns of the last request (gnet mode's --timeout)
 	created time.Time
 	rd      *reader
 	getBuf  []byte
@@ -121,7 +123,7 @@ func (s *server) serve(ln net.Listener) error {
 		}
 		s.connsTotal.Add(1)
 		c := &client{
-			s: s, conn: conn, id: s.nextID.Add(1), addr: conn.RemoteAddr().String(),
+			s: s, conn: conn, id: s.nextID.Add(1), addr: conn.RemoteAddr().String(), laddr: conn.LocalAddr().String(),
 			created: time.Now(), authed: s.cfg.requirepass == "",
 		}
 		s.mu.Lock()

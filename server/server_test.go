@@ -828,3 +828,67 @@ func TestConcurrentPipelinedIncrements(t *testing.T) {
 	}
 	eq(t, "pipelined INCRBY counter", must[string](t, c.Get(ctx, "pcby")), "6000")
 }
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// The event-loop mode serves the same protocol: the core of the suite again.
+func TestGnetMode(t *testing.T) {
+	p := start(t, "", "--io", "gnet", "--addr", freePort(t), "--timeout", "1s")
+	c := newClient(t, p, func(o *redis.Options) { o.PoolSize = 32 })
+	eq(t, "PING", must[string](t, c.Ping(ctx)), "PONG")
+	eq(t, "SET", must[string](t, c.Set(ctx, "k", "v", time.Hour)), "OK")
+	eq(t, "GET", must[string](t, c.Get(ctx, "k")), "v")
+	if err := c.Get(ctx, "missing").Err(); err != redis.Nil {
+		t.Fatalf("GET missing: %v", err)
+	}
+	pipe := c.Pipeline()
+	for i := 0; i < 1000; i++ {
+		pipe.Set(ctx, fmt.Sprintf("p%d", i), i, 0)
+		pipe.Incr(ctx, "pc")
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "pipelined INCRs", must[string](t, c.Get(ctx, "pc")), "1000")
+	eq(t, "pipelined SET", must[string](t, c.Get(ctx, "p999")), "999")
+	var wg sync.WaitGroup
+	var winners atomic.Int64
+	for w := 0; w < 20; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				if err := c.Incr(ctx, "n").Err(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			if ok, _ := c.SetNX(ctx, "race", w, 0).Result(); ok {
+				winners.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	eq(t, "concurrent INCR", must[string](t, c.Get(ctx, "n")), "2000")
+	eq(t, "SET NX winners", winners.Load(), int64(1))
+	bad := dial(t, p)
+	bad.send(t, "*1\r\nxyz\r\n")
+	eq(t, "garbage", bad.line(t), "-ERR Protocol error: expected '$', got 'x'")
+	if !bad.closed(t) {
+		t.Fatal("garbage client not closed")
+	}
+	idle := dial(t, p)
+	eq(t, "PING", idle.roundTrip(t, "PING"), "+PONG")
+	time.Sleep(2500 * time.Millisecond)
+	if !idle.closed(t) {
+		t.Fatal("idle client not closed in gnet mode")
+	}
+	eq(t, "still serving", must[string](t, c.Get(ctx, "k")), "v")
+}
