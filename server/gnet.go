@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -143,7 +146,7 @@ func (s *server) serveGnet(addr string, ready chan struct{}) (func(), <-chan err
 	go func() {
 		done <- gnet.Run(g, "tcp://"+addr, gnet.WithMulticore(true), gnet.WithTicker(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithReusePort(false),
-			gnet.WithLogLevel(logging.ErrorLevel))
+			gnet.WithLogger(slogAdapter{s.log}), gnet.WithLogLevel(logging.WarnLevel))
 	}()
 	stop := func() {
 		s.mu.Lock()
@@ -154,4 +157,16 @@ func (s *server) serveGnet(addr string, ready chan struct{}) (func(), <-chan err
 		_ = g.eng.Stop(ctx)
 	}
 	return stop, done
+}
+
+// slogAdapter sends gnet's own log lines to bitcaskd's structured log.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debugf(f string, v ...any) { a.l.Debug("gnet: " + fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Infof(f string, v ...any)  { a.l.Debug("gnet: " + fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Warnf(f string, v ...any)  { a.l.Warn("gnet: " + fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Errorf(f string, v ...any) { a.l.Error("gnet: " + fmt.Sprintf(f, v...)) }
+func (a slogAdapter) Fatalf(f string, v ...any) {
+	a.l.Error("gnet: " + fmt.Sprintf(f, v...))
+	os.Exit(1)
 }
