@@ -1,4 +1,4 @@
-//! Generates `include/bitcask.h` from `src/ffi.rs` with cbindgen and gives the shared
+//! Generates `include/bitcask.h` from `src/ffi/` with cbindgen and gives the shared
 //! library its SONAME. The header is committed; CI fails if a build changes it.
 
 use std::env;
@@ -11,11 +11,12 @@ fn main() {
     let patch = env::var("CARGO_PKG_VERSION_PATCH").unwrap();
     let version = env::var("CARGO_PKG_VERSION").unwrap();
 
-    // Only ffi.rs is parsed, so engine constants never leak into the C namespace.
+    // Only src/ffi/ (mod.rs and the modules it declares) is parsed, so engine constants
+    // never leak into the C namespace.
     // The SONAME carries the major version: an ABI break bumps it.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libbitcask.so.{major}");
-    println!("cargo:rerun-if-changed=src/ffi.rs");
-    println!("cargo:rerun-if-changed=src/ffi_cond.rs");
+    // A directory: Cargo reruns this script when any file under it changes.
+    println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
 
     link_soname(&major);
@@ -30,8 +31,7 @@ fn main() {
          #define BC_VERSION_STRING \"{version}\"\n"
     ));
     let bindings = cbindgen::Builder::new()
-        .with_src(crate_dir.join("src/ffi.rs"))
-        .with_src(crate_dir.join("src/ffi_cond.rs"))
+        .with_src(crate_dir.join("src/ffi/mod.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen failed");

@@ -10,7 +10,7 @@ step() { passed=$((passed + 1)); printf '\n=== %s\n' "$*"; }
 step "build (release): libbitcask.so, libbitcask.a, include/bitcask.h"
 cargo build --release --locked
 if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- include/bitcask.h; then
-  echo "include/bitcask.h changed when rebuilt from src/ffi.rs: commit the regenerated header" >&2
+  echo "include/bitcask.h changed when rebuilt from src/ffi/: commit the regenerated header" >&2
   git --no-pager diff --stat -- include/bitcask.h >&2
   exit 1
 fi

@@ -8,7 +8,6 @@ pub mod datafile;
 pub mod db;
 pub mod error;
 pub mod ffi;
-pub mod ffi_cond;
 pub mod hint;
 pub mod iter;
 pub mod keydir;

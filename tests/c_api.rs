@@ -4,6 +4,8 @@
 //!
 //! Both programs are compiled with `-Wall -Wextra -Werror -std=c11`, so a header change
 //! that breaks C callers (or just makes them warn) fails here too.
+//!
+//! It also checks that the committed header is the one the code generates.
 
 use std::env;
 use std::ffi::OsStr;
@@ -206,4 +208,141 @@ fn c_demo_runs() {
         show(&again)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The committed `include/bitcask.h` is the one build.rs generated from `src/ffi/` for this
+/// very build: a change to the C API must come with its regenerated header, reviewed and
+/// committed. (scripts/test.sh checks the same right after its build; this makes a plain
+/// `cargo test` check it too.) Compares with the index, so `git add` of the regenerated
+/// header is enough while a change is being prepared. Outside a git checkout (a source
+/// tarball) there is nothing to compare with, and the test says so and passes.
+#[test]
+fn header_is_committed_as_generated() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let generated = std::fs::read(root.join("include/bitcask.h")).expect("read include/bitcask.h");
+    let git = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["show", ":include/bitcask.h"])
+        .output();
+    let committed = match git {
+        Ok(out) if out.status.success() => out.stdout,
+        Ok(out) => {
+            println!(
+                "skipped: no committed include/bitcask.h to compare with ({})",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return;
+        }
+        Err(e) => {
+            println!("skipped: git is not available ({e})");
+            return;
+        }
+    };
+    assert!(
+        generated == committed,
+        "include/bitcask.h, as build.rs just regenerated it from src/ffi/, differs from the \
+         committed one. Review `git diff include/bitcask.h` (declarations may be added or \
+         reordered, never removed or changed) and commit it with the code."
+    );
+}
+
+/// The C ABI may only gain: every declaration of `tests/c/abi.txt` (a function's prototype,
+/// a constant's value, a struct's name and each of its fields at its position) must still
+/// be in `include/bitcask.h`, word for word. New declarations are fine and are listed, so
+/// they can be added to the baseline once released; `bc_stats` may gain fields at its end.
+/// Only a new major version (a new SONAME) may remove or change a line of the baseline.
+#[test]
+fn header_keeps_every_declaration_of_the_abi_baseline() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(root.join("include/bitcask.h")).expect("read header");
+    let baseline = std::fs::read_to_string(root.join("tests/c/abi.txt")).expect("read baseline");
+    let now = abi_lines(&header);
+    let before: Vec<&str> = baseline
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .collect();
+    let missing: Vec<&str> = before
+        .iter()
+        .copied()
+        .filter(|l| !now.iter().any(|n| n == l))
+        .collect();
+    let added: Vec<&String> = now
+        .iter()
+        .filter(|n| !before.contains(&n.as_str()))
+        .collect();
+    if !added.is_empty() {
+        println!("declarations not yet in tests/c/abi.txt:\n{added:#?}");
+    }
+    assert!(
+        missing.is_empty(),
+        "include/bitcask.h lost or changed these declarations of tests/c/abi.txt; the C ABI \
+         may only gain:\n{missing:#?}"
+    );
+}
+
+/// The header's declarations, one normalized line each: `#define` constants (not the
+/// version or the include guard), typedefs of opaque and of public structs, each public
+/// struct field as `struct NAME.INDEX FIELD;`, and function prototypes; comments dropped,
+/// blanks collapsed.
+fn abi_lines(header: &str) -> Vec<String> {
+    let mut code = String::new();
+    let mut rest = header;
+    while let Some(start) = rest.find("/*") {
+        code.push_str(&rest[..start]);
+        let end = rest[start..].find("*/").expect("unterminated comment") + start + 2;
+        rest = &rest[end..];
+    }
+    code.push_str(rest);
+    let mut lines = Vec::new();
+    let mut body = String::new();
+    for line in code.lines().map(|l| l.split("//").next().unwrap().trim()) {
+        if let Some(define) = line.strip_prefix("#define ") {
+            if !define.starts_with("BC_VERSION_") && !define.starts_with("BITCASK_H") {
+                lines.push(format!("#define {}", collapse(define)));
+            }
+        } else if !line.starts_with('#') && line != "extern \"C\" {" && line != "}" {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    for decl in top_level_declarations(&body) {
+        match (decl.find('{'), decl.rfind('}')) {
+            (Some(open), Some(close)) => {
+                // typedef struct NAME { FIELDS } ALIAS;
+                let name = decl[..open].trim().trim_start_matches("typedef ");
+                let alias = decl[close + 1..].trim_end_matches(';').trim();
+                lines.push(format!("typedef {name} {alias};"));
+                let fields = decl[open + 1..close].split(';').map(collapse);
+                for (i, field) in fields.filter(|f| !f.is_empty()).enumerate() {
+                    lines.push(format!("{name}.{i} {field};"));
+                }
+            }
+            _ => lines.push(decl),
+        }
+    }
+    lines
+}
+
+/// Splits C declarations at the semicolons outside braces, blanks collapsed.
+fn top_level_declarations(body: &str) -> Vec<String> {
+    let (mut decls, mut current, mut depth) = (Vec::new(), String::new(), 0);
+    for c in body.chars() {
+        current.push(c);
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ';' if depth == 0 => decls.push(collapse(&std::mem::take(&mut current))),
+            _ => {}
+        }
+    }
+    assert!(
+        collapse(&current).is_empty(),
+        "header ends inside a declaration"
+    );
+    decls
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -56,7 +56,7 @@ func ParseSyncMode(s string) (SyncMode, error) {
 	case "interval":
 		return SyncInterval, nil
 	}
-	return 0, argError("parse_sync_mode", "unknown sync mode "+strconv.Quote(s)+" (want none, always or interval)")
+	return 0, argError("ParseSyncMode", "unknown sync mode "+strconv.Quote(s)+" (want none, always or interval)")
 }
 
 // An Option configures [Open]. Options are checked by the library when the

@@ -1,150 +1,269 @@
 'use strict';
 
 // Checking and converting the arguments of the public API, before the library is called.
+// The limits come from limits.js; a value is accepted here exactly when the library would
+// accept it, and a refused one is reported with the binding's own option name and the
+// value given:
+//
+//   TypeError  code 'ERR_INVALID_ARG_TYPE'   wrong type (a string for a number, ...)
+//   TypeError  code 'ERR_INVALID_ARG_VALUE'  right type, not an accepted value ('sometimes')
+//   RangeError code 'ERR_OUT_OF_RANGE'       a number or a length outside the range
 
+const util = require('util');
 const { fileURLToPath } = require('url');
+const {
+  OPEN_OPTIONS, PUT_OPTIONS, READ_STREAM_OPTIONS, KEY, VALUE, SYNC_MODES, parseC,
+} = require('./limits');
 
-function describe(x) {
-  if (x === null) return 'null';
-  if (Array.isArray(x)) return 'an array';
-  if (typeof x === 'object') return `an instance of ${(x.constructor && x.constructor.name) || 'Object'}`;
-  if (typeof x === 'string') return 'a string';
-  return `type ${typeof x} (${String(x)})`;
+// ---------------------------------------------------------------------------------------
+// Showing values and building errors
+
+/** A short, unambiguous rendering of `x` for an error message (strings quoted). */
+function show(x) {
+  if (typeof x === 'number') return showNumber(x);
+  if (x instanceof Date) return Number.isNaN(x.getTime()) ? 'Invalid Date' : `Date ${x.toISOString()}`;
+  return util.inspect(x, {
+    depth: 1, maxArrayLength: 8, maxStringLength: 40, breakLength: Infinity, compact: true,
+  });
+}
+
+// An integer beyond 2**53 is shown with all its digits as the double holds it
+// (2**64 is 18446744073709551616, which String() would print as 18446744073709552000).
+function showNumber(x) {
+  if (Number.isInteger(x) && Math.abs(x) > Number.MAX_SAFE_INTEGER && Math.abs(x) < 1e21) {
+    return BigInt(x).toString();
+  }
+  return Object.is(x, -0) ? '-0' : String(x);
+}
+
+function argError(Class, code, message) {
+  const err = new Class(message);
+  err.code = code;
+  return err;
+}
+
+const typeError = (name, expected, x) => argError(TypeError, 'ERR_INVALID_ARG_TYPE', `${name} must be ${expected} (got ${show(x)})`);
+const valueError = (message) => argError(TypeError, 'ERR_INVALID_ARG_VALUE', message);
+const rangeError = (message) => argError(RangeError, 'ERR_OUT_OF_RANGE', message);
+
+// ---------------------------------------------------------------------------------------
+// Scalars
+
+/**
+ * Checks an integer (a number or a bigint) against `limit` ({ min, max } as BigInts).
+ * Returns it as a number when the whole range is exact as numbers, else as given.
+ */
+function integer(x, name, limit) {
+  const { min, max } = limit;
+  if (typeof x === 'number') {
+    if (Number.isInteger(x) && x >= min && x <= max) return x;
+  } else if (typeof x === 'bigint') {
+    if (x >= min && x <= max) return max <= Number.MAX_SAFE_INTEGER ? Number(x) : x;
+  } else {
+    throw typeError(name, `a number or bigint, an integer from ${min} to ${max}`, x);
+  }
+  let hint = '';
+  if (typeof x === 'number' && Number.isInteger(x) && x > max && max > Number.MAX_SAFE_INTEGER) {
+    hint = `; numbers above 2**53 are not exact, pass a bigint up to ${max}n`;
+  }
+  throw rangeError(`${name} must be an integer from ${min} to ${max} (got ${show(x)}${hint})`);
+}
+
+function bool(x, name) {
+  if (typeof x !== 'boolean') throw typeError(name, 'true or false', x);
+  return x;
+}
+
+function syncMode(x, name) {
+  if (typeof x === 'string' && Object.hasOwn(SYNC_MODES, x)) return SYNC_MODES[x];
+  const expected = Object.keys(SYNC_MODES).map((m) => `'${m}'`).join(', ').replace(/, ([^,]*)$/, ' or $1');
+  if (typeof x !== 'string') throw typeError(name, expected, x);
+  throw valueError(`${name} must be ${expected} (got ${show(x)})`);
+}
+
+function hours(x, name, limit) {
+  const expected = `[startHour, endHour], two integers from ${limit.min} to ${limit.max}`;
+  if (!Array.isArray(x)) throw typeError(name, expected, x);
+  if (x.length !== 2) throw valueError(`${name} must be ${expected} (got ${show(x)})`);
+  return [integer(x[0], `${name}[0]`, limit), integer(x[1], `${name}[1]`, limit)];
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys and values
+
+const BYTES = 'a Buffer, Uint8Array or string';
+
+function lengthError(name, limit, x, n) {
+  const expected = limit.min === 0 ? `at most ${limit.max} bytes` : `${limit.min} to ${limit.max} bytes`;
+  return rangeError(`${name} must be ${expected} long (got ${n} bytes: ${show(x)})`);
 }
 
 // Strings are encoded into per-thread scratch buffers when they surely fit (3 UTF-8 bytes
-// per UTF-16 unit at most), to spare an allocation per call. `encLen` receives the length.
+// per UTF-16 unit at most), to spare an allocation per call. `enc.len` receives the
+// length of the bytes returned.
 const keyScratch = Buffer.allocUnsafeSlow(4 * 1024);
 const valueScratch = Buffer.allocUnsafeSlow(64 * 1024);
-// The length of the bytes bytesArg() returned last.
 const enc = { len: 0 };
 
-function bytesArg(x, name, scratch) {
+function bytesArg(x, name, scratch, limit) {
+  let b;
   if (typeof x === 'string') {
     if (x.length * 3 <= scratch.length) {
       enc.len = scratch.write(x);
-      return scratch;
+      b = scratch;
+    } else {
+      b = Buffer.from(x, 'utf8');
+      enc.len = b.length;
     }
-    const b = Buffer.from(x, 'utf8');
-    enc.len = b.length;
-    return b;
-  }
-  if (x instanceof Uint8Array) {
+  } else if (x instanceof Uint8Array) {
     enc.len = x.byteLength;
-    return x;
+    b = x;
+  } else {
+    throw typeError(name, BYTES, x);
   }
-  throw new TypeError(`${name} must be a Buffer, Uint8Array or string (got ${describe(x)})`);
+  if (enc.len < limit.min || enc.len > limit.max) throw lengthError(name, limit, x, enc.len);
+  return b;
 }
+
+/** A key's bytes (a scratch buffer for short strings); its length is in enc.len. */
+const keyArg = (x) => bytesArg(x, 'key', keyScratch, KEY);
+/** A value's bytes (a scratch buffer for short strings); its length is in enc.len. */
+const valueArg = (x) => bytesArg(x, 'value', valueScratch, VALUE);
 
 /** A copy with an ArrayBuffer of its own, to transfer to a worker thread. */
-function ownedBytes(x, name) {
-  if (typeof x === 'string') return new TextEncoder().encode(x);
-  if (x instanceof Uint8Array) return new Uint8Array(x);
-  throw new TypeError(`${name} must be a Buffer, Uint8Array or string (got ${describe(x)})`);
+function ownedBytes(x, name, limit) {
+  let b;
+  if (typeof x === 'string') b = new TextEncoder().encode(x);
+  else if (x instanceof Uint8Array) b = new Uint8Array(x);
+  else throw typeError(name, BYTES, x);
+  if (b.length < limit.min || b.length > limit.max) throw lengthError(name, limit, x, b.length);
+  return b;
 }
 
-function uint(x, name, max) {
-  if (typeof x === 'bigint') {
-    if (x < 0n || x > BigInt(max)) throw new RangeError(`${name} must be between 0 and ${max} (got ${x})`);
-    return x;
-  }
-  if (typeof x !== 'number') throw new TypeError(`${name} must be a number (got ${describe(x)})`);
-  if (!Number.isInteger(x) || x < 0 || x > max) {
-    throw new RangeError(`${name} must be an integer between 0 and ${max} (got ${x})`);
-  }
-  return x;
-}
-const U64_MAX = 0xffffffffffffffffn;
-const U32_MAX = 0xffffffff;
+const ownedKey = (x) => ownedBytes(x, 'key', KEY);
+const ownedValue = (x) => ownedBytes(x, 'value', VALUE);
 
-function bool(x, name) {
-  if (typeof x !== 'boolean') throw new TypeError(`${name} must be a boolean (got ${describe(x)})`);
+function bufferArg(x, name) {
+  if (!(x instanceof Uint8Array)) throw typeError(name, 'a Buffer or Uint8Array', x);
   return x;
 }
 
-function checkKeys(obj, known, what) {
-  for (const key of Object.keys(obj)) {
-    if (!known.has(key)) throw new TypeError(`unknown ${what} option '${key}'`);
-  }
-}
+// ---------------------------------------------------------------------------------------
+// Options objects
 
 function optionsObject(options, what) {
   if (options === undefined || options === null) return null;
   if (typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`${what} options must be an object (got ${describe(options)})`);
+    throw typeError(`${what} options`, 'an object', options);
   }
   return options;
 }
 
-const PUT_OPTIONS = new Set(['ttlMs', 'expiresAt']);
+function checkNames(obj, known, what) {
+  for (const key of Object.keys(obj)) {
+    if (known.includes(key)) continue;
+    const near = known.find((k) => k.toLowerCase() === key.toLowerCase());
+    throw valueError(`unknown ${what} option '${key}'${near ? ` (did you mean '${near}'?)` : ''}; `
+      + `known: ${known.join(', ')}`);
+  }
+}
 
-/** Returns [ttlMs, expiresAtMs] (each possibly undefined). */
+const PUT_NAMES = Object.keys(PUT_OPTIONS);
+const BATCH_PUT_NAMES = ['ttlMs'];
+
+function expiresAtArg(x) {
+  if (!(x instanceof Date)) return integer(x, 'expiresAt', PUT_OPTIONS.expiresAt);
+  const ms = x.getTime();
+  if (Number.isNaN(ms)) throw valueError('expiresAt must be a valid Date or unix milliseconds (got Invalid Date)');
+  const { min, max } = PUT_OPTIONS.expiresAt;
+  if (ms < min) {
+    throw rangeError(`expiresAt must be a Date from the unix epoch on, or unix milliseconds from ${min} `
+      + `to ${max} (got ${show(x)}, ${ms} ms)`);
+  }
+  return ms;
+}
+
+/** put() options: returns [ttlMs, expiresAtMs] (each possibly undefined). */
 function putOptions(options) {
   const o = optionsObject(options, 'put');
   if (!o) return [undefined, undefined];
-  checkKeys(o, PUT_OPTIONS, 'put');
-  const ttl = o.ttlMs === undefined ? undefined : uint(o.ttlMs, 'ttlMs', U64_MAX);
-  let at;
-  if (o.expiresAt !== undefined) {
-    if (ttl !== undefined) throw new TypeError('ttlMs and expiresAt cannot both be given');
-    const ms = o.expiresAt instanceof Date ? o.expiresAt.getTime() : o.expiresAt;
-    at = uint(ms, 'expiresAt', U64_MAX);
+  checkNames(o, PUT_NAMES, 'put');
+  if (o.ttlMs !== undefined && o.expiresAt !== undefined) {
+    throw valueError(`put options: give ttlMs or expiresAt, not both (got ${show(o)})`);
   }
+  const ttl = o.ttlMs === undefined ? undefined : integer(o.ttlMs, 'ttlMs', PUT_OPTIONS.ttlMs);
+  const at = o.expiresAt === undefined ? undefined : expiresAtArg(o.expiresAt);
   return [ttl, at];
 }
 
-const SYNC_MODES = { none: 0, always: 1, interval: 2 };
-// Merge options: JS name -> [options setter (native.js), argument checker].
-const MERGE_OPTIONS = {
-  autoMerge: ['options_set_auto_merge', (v, n) => [bool(v, n)]],
-  fragMergeTrigger: ['options_set_frag_merge_trigger', (v, n) => [uint(v, n, U32_MAX)]],
-  deadBytesMergeTrigger: ['options_set_dead_bytes_merge_trigger', (v, n) => [uint(v, n, U64_MAX)]],
-  fragThreshold: ['options_set_frag_threshold', (v, n) => [uint(v, n, U32_MAX)]],
-  deadBytesThreshold: ['options_set_dead_bytes_threshold', (v, n) => [uint(v, n, U64_MAX)]],
-  smallFileThreshold: ['options_set_small_file_threshold', (v, n) => [uint(v, n, U64_MAX)]],
-  mergeWindow: ['options_set_merge_window', (v, n) => {
-    if (!Array.isArray(v) || v.length !== 2) {
-      throw new TypeError(`${n} must be [startHour, endHour] (got ${describe(v)})`);
-    }
-    return [uint(v[0], `${n}[0]`, U32_MAX), uint(v[1], `${n}[1]`, U32_MAX)];
-  }],
-  mergeCheckIntervalMs: ['options_set_merge_check_interval_ms', (v, n) => [uint(v, n, U32_MAX)]],
-};
-const OPEN_OPTIONS = new Set([
-  'maxFileSize', 'sync', 'syncIntervalMs', 'readOnly', 'createIfMissing', 'libraryPath',
-  ...Object.keys(MERGE_OPTIONS),
-]);
+/** A batch put()'s options: returns ttlMs (possibly undefined). */
+function batchPutOptions(options) {
+  const o = optionsObject(options, 'batch put');
+  if (!o) return undefined;
+  checkNames(o, BATCH_PUT_NAMES, 'batch put');
+  return o.ttlMs === undefined ? undefined : integer(o.ttlMs, 'ttlMs', PUT_OPTIONS.ttlMs);
+}
 
-/** Validates open() options; returns { opts (structured-cloneable), libraryPath }. */
+const READ_STREAM_NAMES = Object.keys(READ_STREAM_OPTIONS);
+
+/** createReadStream() options: returns { highWaterMark, start, end } as numbers. */
+function readStreamOptions(options) {
+  const o = optionsObject(options, 'createReadStream') || {};
+  checkNames(o, READ_STREAM_NAMES, 'createReadStream');
+  const num = (name, dflt) => (o[name] === undefined ? dflt : Number(integer(o[name], name, READ_STREAM_OPTIONS[name])));
+  return { highWaterMark: num('highWaterMark', 65536), start: num('start', 0), end: num('end', undefined) };
+}
+
+// JS name -> [native function name (native.js), converter to its arguments after opts].
+const OPEN_SETTERS = Object.fromEntries(Object.entries(OPEN_OPTIONS).map(([name, spec]) => {
+  const setter = parseC(spec.c)[0].replace(/^bc_/, '');
+  const convert = {
+    integer: (v) => [integer(v, name, spec)],
+    boolean: (v) => [bool(v, name)],
+    sync: (v) => [syncMode(v, name)],
+    hours: (v) => hours(v, name, spec),
+  }[spec.kind];
+  return [name, [setter, convert]];
+}));
+const OPEN_NAMES = [...Object.keys(OPEN_OPTIONS), 'libraryPath'];
+
+/**
+ * Checks open() options. Returns { opts, libraryPath }; opts (structured-cloneable, for
+ * native.js open()) is { calls: [[setter, ...args], ...], readOnly, sync }.
+ */
 function openOptions(options) {
   const o = optionsObject(options, 'open');
-  const opts = {};
+  const opts = { calls: [], readOnly: false, sync: SYNC_MODES.none };
   if (!o) return { opts, libraryPath: undefined };
-  checkKeys(o, OPEN_OPTIONS, 'open');
-  if (o.maxFileSize !== undefined) opts.maxFileSize = uint(o.maxFileSize, 'maxFileSize', U64_MAX);
-  if (o.sync !== undefined) {
-    if (typeof o.sync !== 'string' || !Object.hasOwn(SYNC_MODES, o.sync)) {
-      throw new TypeError(`sync must be 'none', 'always' or 'interval' (got ${describe(o.sync)})`);
-    }
-    opts.sync = SYNC_MODES[o.sync];
-  }
-  if (o.syncIntervalMs !== undefined) opts.syncIntervalMs = uint(o.syncIntervalMs, 'syncIntervalMs', U32_MAX);
-  if (o.readOnly !== undefined) opts.readOnly = bool(o.readOnly, 'readOnly');
-  if (o.createIfMissing !== undefined) opts.createIfMissing = bool(o.createIfMissing, 'createIfMissing');
-  for (const [name, [setter, check]] of Object.entries(MERGE_OPTIONS)) {
+  checkNames(o, OPEN_NAMES, 'open');
+  for (const [name, [setter, convert]] of Object.entries(OPEN_SETTERS)) {
     if (o[name] === undefined) continue;
-    if (!opts.merge) opts.merge = [];
-    opts.merge.push([setter, ...check(o[name], name)]);
+    const args = convert(o[name]);
+    opts.calls.push([setter, ...args]);
+    if (name === 'readOnly') opts.readOnly = args[0];
+    if (name === 'sync') opts.sync = args[0];
   }
-  return { opts, libraryPath: o.libraryPath };
+  const libraryPath = o.libraryPath === undefined ? undefined : fileArg(o.libraryPath, 'libraryPath', 'a string');
+  return { opts, libraryPath };
 }
 
-function pathArg(p) {
-  if (p instanceof URL) p = fileURLToPath(p);
-  if (typeof p !== 'string') throw new TypeError(`path must be a string or a file: URL (got ${describe(p)})`);
-  if (p.includes('\0')) throw new TypeError('path must not contain NUL bytes');
+// ---------------------------------------------------------------------------------------
+// Paths
+
+function fileArg(p, name, expected) {
+  if (typeof p !== 'string') throw typeError(name, expected, p);
+  if (p === '') throw valueError(`${name} must not be empty (got '')`);
+  if (p.includes('\0')) throw valueError(`${name} must not contain NUL bytes (got ${show(p)})`);
   return p;
 }
+
+/** The store's directory: a string or a file: URL. */
+function pathArg(p) {
+  return fileArg(p instanceof URL ? fileURLToPath(p) : p, 'path', 'a string or a file: URL');
+}
+
+// ---------------------------------------------------------------------------------------
+// Results
 
 function asBuffer(u8) {
   return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
@@ -161,6 +280,21 @@ function camelCase(obj) {
 }
 
 module.exports = {
-  describe, bytesArg, ownedBytes, uint, bool, checkKeys, optionsObject, putOptions, openOptions,
-  pathArg, asBuffer, camelCase, enc, keyScratch, valueScratch, SYNC_MODES, U32_MAX, U64_MAX,
+  show,
+  expiresAtArg,
+  integer,
+  keyArg,
+  valueArg,
+  ownedKey,
+  ownedValue,
+  bufferArg,
+  putOptions,
+  batchPutOptions,
+  readStreamOptions,
+  openOptions,
+  pathArg,
+  fileArg,
+  asBuffer,
+  camelCase,
+  enc,
 };

@@ -4,7 +4,7 @@
 
 const { Status, BitcaskError, closedError } = require('./errors');
 const {
-  bytesArg, uint, checkKeys, optionsObject, enc, keyScratch, valueScratch, U64_MAX,
+  keyArg, valueArg, batchPutOptions, enc, expiresAtArg,
 } = require('./args');
 const { batchRegistry } = require('./handles');
 const { kInternal, kHandle, kRun, kNative } = require('./symbols');
@@ -50,17 +50,10 @@ class Batch {
 
   /** Adds a put. options: { ttlMs }. Returns the batch. */
   put(key, value, options) {
-    let ttl;
-    if (options !== undefined) {
-      const o = optionsObject(options, 'batch put');
-      if (o) {
-        checkKeys(o, new Set(['ttlMs']), 'batch put');
-        if (o.ttlMs !== undefined) ttl = uint(o.ttlMs, 'ttlMs', U64_MAX);
-      }
-    }
-    const k = bytesArg(key, 'key', keyScratch);
+    const ttl = options === undefined ? undefined : batchPutOptions(options);
+    const k = keyArg(key);
     const klen = enc.len;
-    const v = bytesArg(value, 'value', valueScratch);
+    const v = valueArg(value);
     const vlen = enc.len;
     this.#cell.native.batchPut(this.#batch(), k, klen, v, vlen, ttl);
     return this;
@@ -68,7 +61,7 @@ class Batch {
 
   /** Adds a delete. Returns the batch. */
   delete(key) {
-    const k = bytesArg(key, 'key', keyScratch);
+    const k = keyArg(key);
     const klen = enc.len;
     this.#cell.native.batchDelete(this.#batch(), k, klen);
     return this;
@@ -111,12 +104,12 @@ class Batch {
     this.#release();
   }
 
-  /** Adds a put that expires at unix time expiresAtMs (0: never). Returns the batch. */
+  /** Adds a put that expires at expiresAtMs (unix ms, or a Date). Returns the batch. */
   putExpiring(key, value, expiresAtMs) {
-    const at = uint(expiresAtMs, 'expiresAtMs', U64_MAX);
-    const k = bytesArg(key, 'key', keyScratch);
+    const at = expiresAtArg(expiresAtMs);
+    const k = keyArg(key);
     const klen = enc.len;
-    const v = bytesArg(value, 'value', valueScratch);
+    const v = valueArg(value);
     const vlen = enc.len;
     this.#cell.native.batchPutExpiring(this.#batch(), k, klen, v, vlen, at);
     return this;

@@ -5,7 +5,7 @@
 // merges and reopens.
 
 const { Bitcask } = require('./db');
-const { bytesArg, enc, keyScratch } = require('./args');
+const { keyArg, enc } = require('./args');
 const { kHandle, kNative } = require('./symbols');
 
 /**
@@ -14,7 +14,7 @@ const { kHandle, kNative } = require('./symbols');
  */
 Bitcask.prototype.getVersioned = function getVersioned(key) {
   const h = this[kHandle]();
-  const k = bytesArg(key, 'key', keyScratch);
+  const k = keyArg(key);
   const r = this[kNative].getVersioned(h, k, enc.len);
   if (r === undefined) return undefined;
   return { value: r[0], expiresAtMs: r[1], version: r[2] };
@@ -23,7 +23,7 @@ Bitcask.prototype.getVersioned = function getVersioned(key) {
 /** The key's current version (0n when it has no live value), reading no value. */
 Bitcask.prototype.version = function version(key) {
   const h = this[kHandle]();
-  const k = bytesArg(key, 'key', keyScratch);
+  const k = keyArg(key);
   return this[kNative].keyVersion(h, k, enc.len);
 };
 

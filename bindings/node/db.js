@@ -6,10 +6,10 @@
 const { Status, BitcaskError, closedError } = require('./errors');
 const { pool } = require('./pool');
 const {
-  describe, bytesArg, ownedBytes, uint, checkKeys, optionsObject, putOptions, asBuffer,
-  camelCase, enc, keyScratch, valueScratch, SYNC_MODES,
+  keyArg, valueArg, ownedKey, ownedValue, bufferArg, putOptions, readStreamOptions, asBuffer,
+  camelCase, enc,
 } = require('./args');
-const { MAX_VALUE_LEN } = require('./limits');
+const { SYNC_MODES } = require('./limits');
 const { dbRegistry } = require('./handles');
 const { BitcaskIterator, ValueReadStream } = require('./reading');
 const { Batch } = require('./batch');
@@ -32,7 +32,7 @@ class Bitcask {
     if (token !== kInternal) throw new TypeError('use bitcask.open() or bitcask.openAsync() to open a store');
     this.#native = native;
     this.#cell = { h, native, path: dbPath };
-    this.#readOnly = opts.readOnly === true;
+    this.#readOnly = opts.readOnly;
     this.#syncAlways = opts.sync === SYNC_MODES.always;
     this.#home = home === undefined ? pool().assignHome() : home;
     dbRegistry.register(this, this.#cell, this);
@@ -72,14 +72,14 @@ class Bitcask {
   /** Returns a copy of the value as a Buffer, or undefined when the key has no live value. */
   get(key) {
     const h = this[kHandle]();
-    const k = bytesArg(key, 'key', keyScratch);
+    const k = keyArg(key);
     return this.#native.get(h, k, enc.len, false);
   }
 
   /** True when the key has a live value (the record is read and checked, nothing is copied). */
   has(key) {
     const h = this[kHandle]();
-    const k = bytesArg(key, 'key', keyScratch);
+    const k = keyArg(key);
     return this.#native.valueLength(h, k, enc.len) >= 0;
   }
 
@@ -87,16 +87,16 @@ class Bitcask {
   put(key, value, options) {
     const h = this[kHandle]();
     const [ttl, at] = options === undefined ? [undefined, undefined] : putOptions(options);
-    const k = bytesArg(key, 'key', keyScratch);
+    const k = keyArg(key);
     const klen = enc.len;
-    const v = bytesArg(value, 'value', valueScratch);
+    const v = valueArg(value);
     this.#native.put(h, k, klen, v, enc.len, ttl, at);
   }
 
   /** Deletes key (deleting a missing key is not an error). */
   delete(key) {
     const h = this[kHandle]();
-    const k = bytesArg(key, 'key', keyScratch);
+    const k = keyArg(key);
     this.#native.delete(h, k, enc.len);
   }
 
@@ -107,10 +107,8 @@ class Bitcask {
    */
   getInto(key, buffer) {
     const h = this[kHandle]();
-    if (!(buffer instanceof Uint8Array)) {
-      throw new TypeError(`buffer must be a Buffer or Uint8Array (got ${describe(buffer)})`);
-    }
-    const k = bytesArg(key, 'key', keyScratch);
+    bufferArg(buffer, 'buffer');
+    const k = keyArg(key);
     const n = this.#native.getInto(h, k, enc.len, buffer);
     return n < 0 ? undefined : n;
   }
@@ -158,15 +156,10 @@ class Bitcask {
    */
   createReadStream(key, options) {
     const h = this[kHandle]();
-    const o = optionsObject(options, 'createReadStream') || {};
-    checkKeys(o, new Set(['highWaterMark', 'start', 'end']), 'createReadStream');
-    const highWaterMark = o.highWaterMark === undefined ? 65536 : Number(uint(o.highWaterMark, 'highWaterMark', MAX_VALUE_LEN));
-    if (highWaterMark === 0) throw new RangeError('highWaterMark must be at least 1');
-    const start = o.start === undefined ? 0 : Number(uint(o.start, 'start', Number.MAX_SAFE_INTEGER));
-    const end = o.end === undefined ? undefined : Number(uint(o.end, 'end', Number.MAX_SAFE_INTEGER));
-    const k = bytesArg(key, 'key', keyScratch);
+    const o = readStreamOptions(options);
+    const k = keyArg(key);
     const [vh, len] = this.#native.valueOpen(h, k, enc.len);
-    return new ValueReadStream(this.#native, vh, Number(len), { highWaterMark, start, end });
+    return new ValueReadStream(this.#native, vh, Number(len), o);
   }
 
   // --- merge ----------------------------------------------------------------------------
@@ -223,7 +216,7 @@ class Bitcask {
   /** Like get(), on a worker thread. Resolves to a Buffer or undefined. */
   async getAsync(key) {
     const h = this[kHandle]();
-    const k = ownedBytes(key, 'key');
+    const k = ownedKey(key);
     const v = await this[kRun]('get', [h, k], [k.buffer], undefined, true);
     return v === undefined ? undefined : asBuffer(v);
   }
@@ -232,8 +225,8 @@ class Bitcask {
   async putAsync(key, value, options) {
     const h = this[kHandle]();
     const [ttl, at] = putOptions(options);
-    const k = ownedBytes(key, 'key');
-    const v = ownedBytes(value, 'value');
+    const k = ownedKey(key);
+    const v = ownedValue(value);
     const quick = !this.#syncAlways && v.length < 65536;
     await this[kRun]('put', [h, k, v, ttl, at], [k.buffer, v.buffer], undefined, quick);
   }
@@ -241,7 +234,7 @@ class Bitcask {
   /** Like delete(), on a worker thread. */
   async deleteAsync(key) {
     const h = this[kHandle]();
-    const k = ownedBytes(key, 'key');
+    const k = ownedKey(key);
     await this[kRun]('delete', [h, k], [k.buffer], undefined, !this.#syncAlways);
   }
 

@@ -1,6 +1,7 @@
 'use strict';
 
-// Status codes of include/bitcask.h, and the stable `code` string each one maps to.
+// Status codes of include/bitcask.h (test/header.test.js checks them against it), and the
+// stable `code` string each one maps to.
 const Status = Object.freeze({
   OK: 0,
   NOT_FOUND: 1,

@@ -6,18 +6,26 @@ import { Readable } from 'stream';
 /** Keys and values: bytes, or a string stored as its UTF-8 encoding. */
 export type Bytes = Buffer | Uint8Array | string;
 
-/** An unsigned integer: a number (safe integer) or a bigint. */
+/**
+ * An integer, as a number or a bigint. Numbers above 2**53 are not exact: 2**64-1 as a
+ * number is 2**64, which is out of range; pass 18446744073709551615n.
+ */
 export type UInt = number | bigint;
 
 export type SyncMode = 'none' | 'always' | 'interval';
 
+/**
+ * Ranges are inclusive; a value outside one throws a RangeError (code 'ERR_OUT_OF_RANGE'),
+ * a value of the wrong type a TypeError ('ERR_INVALID_ARG_TYPE' or 'ERR_INVALID_ARG_VALUE'),
+ * before the library is called.
+ */
 export interface OpenOptions {
-  /** Size at which the active data file is sealed (4096..2^32-1 bytes; default 256 MiB). */
+  /** Size at which the active data file is sealed (4096..2**32-1 bytes; default 256 MiB). */
   maxFileSize?: UInt;
   /** 'none' (default): writes reach the OS page cache; 'always': fsync per write (shared
    *  between concurrent writers); 'interval': a background fsync every syncIntervalMs. */
   sync?: SyncMode;
-  /** Period of sync 'interval' in ms (at least 1; default 1000). */
+  /** Period of sync 'interval' in ms (1..2**32-1; default 1000). */
   syncIntervalMs?: number;
   /** Open without the write lock, beside a writer; every write throws 'READ_ONLY'. */
   readOnly?: boolean;
@@ -29,7 +37,7 @@ export interface OpenOptions {
   fragMergeTrigger?: number;
   /** A merge is due once a sealed file holds this many dead bytes (default 512 MiB). */
   deadBytesMergeTrigger?: UInt;
-  /** A triggered merge takes every sealed file with this percentage of dead bytes (default 40). */
+  /** A triggered merge takes every sealed file with this percentage of dead bytes (0..100; default 40). */
   fragThreshold?: number;
   /** A triggered merge takes every sealed file holding this many dead bytes (default 128 MiB). */
   deadBytesThreshold?: UInt;
@@ -37,27 +45,30 @@ export interface OpenOptions {
   smallFileThreshold?: UInt;
   /** Automatic merges start only between these local hours, [start, end) in 0..23; [0, 0]: any time. */
   mergeWindow?: [number, number];
-  /** How often the automatic merge checks its triggers, in ms (default 60000). */
+  /** How often the automatic merge checks its triggers, in ms (1..2**32-1; default 60000). */
   mergeCheckIntervalMs?: number;
-  /** The libbitcask shared library to load (default: $BITCASK_LIBRARY_PATH, then the
-   *  repository's target/release/libbitcask.so, then the system's libbitcask.so). */
+  /** The libbitcask shared library to load, and the only place tried (default:
+   *  $BITCASK_LIBRARY_PATH, else a copy bundled in the package, the checkout's build,
+   *  the dynamic loader's libbitcask.so.0, pkg-config's libdir: see the README). */
   libraryPath?: string;
 }
 
+/** One of ttlMs and expiresAt, not both. */
 export interface PutOptions {
-  /** The key reads as missing once this many milliseconds (at least 1) have passed. */
+  /** The key reads as missing once this many milliseconds (1..2**64-1) have passed. */
   ttlMs?: UInt;
-  /** The key reads as missing from this time on (a Date or unix milliseconds). */
+  /** The key reads as missing from this time on: a Date, or unix milliseconds (0..2**64-1;
+   *  0, like new Date(0), means never). */
   expiresAt?: Date | UInt;
 }
 
 export interface BatchPutOptions {
-  /** The key reads as missing this many milliseconds (at least 1) after the put is added. */
+  /** The key reads as missing this many milliseconds (1..2**64-1) after the put is added. */
   ttlMs?: UInt;
 }
 
 export interface ReadStreamOptions {
-  /** Bytes read per chunk (default 65536). */
+  /** Bytes read per chunk (1..MAX_VALUE_LEN; default 65536). */
   highWaterMark?: number;
   /** First byte to read (default 0). */
   start?: number;
@@ -244,7 +255,7 @@ export declare function libraryVersion(libraryPath?: string): string;
 
 /** The libbitcask version this binding was written for. */
 export declare const BINDING_VERSION: string;
-/** Largest key accepted, in bytes. */
+/** Largest key accepted, in bytes (keys are 1..MAX_KEY_LEN bytes; strings count as UTF-8). */
 export declare const MAX_KEY_LEN: number;
-/** Largest value accepted, in bytes. */
+/** Largest value accepted, in bytes (values are 0..MAX_VALUE_LEN bytes). */
 export declare const MAX_VALUE_LEN: number;

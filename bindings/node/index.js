@@ -12,16 +12,17 @@
 // run the call on a persistent worker thread (pool.js / worker.js) and never block the
 // event loop.
 //
-// Modules: library.js finds and loads libbitcask, native.js declares and calls its
-// functions, args.js and limits.js check arguments, db.js (stores), batch.js and
-// reading.js (iterators, value streams) are the API, pool.js and worker.js run the async
-// calls, handles.js frees what is garbage-collected unclosed, errors.js has the errors.
+// Modules (README: Source layout): library.js finds and loads libbitcask, prototypes.js
+// lists its functions and native.js calls them, limits.js says what the library accepts
+// and args.js checks arguments against it, db.js (stores), batch.js and reading.js
+// (iterators, value streams) are the API, pool.js and worker.js run the async calls,
+// handles.js frees what is garbage-collected unclosed, errors.js has the errors.
 
 const { Status, BitcaskError } = require('./errors');
 const { pathArg, openOptions } = require('./args');
 const { MAX_KEY_LEN, MAX_VALUE_LEN } = require('./limits');
 const {
-  loadLibrary, checkVersion, candidates, BINDING_VERSION, REPO_LIBRARY, SYSTEM_LIBRARIES,
+  loadLibrary, checkVersion, candidates, BINDING_VERSION, BUNDLED_LIBRARY, REPO_LIBRARY, SYSTEM_LIBRARIES,
 } = require('./library');
 const { Bitcask } = require('./db');
 const { Batch } = require('./batch');
@@ -75,5 +76,7 @@ module.exports = {
   MAX_KEY_LEN,
   MAX_VALUE_LEN,
   // For tests; not part of the API.
-  _internal: { checkVersion, candidates, REPO_LIBRARY, SYSTEM_LIBRARIES, pool },
+  _internal: {
+    checkVersion, candidates, BUNDLED_LIBRARY, REPO_LIBRARY, SYSTEM_LIBRARIES, pool,
+  },
 };

@@ -13,80 +13,16 @@
 
 const koffi = require('koffi');
 const { Status, BitcaskError } = require('./errors');
+const { OPAQUE_TYPES, PROTOTYPES } = require('./prototypes');
 
 if (koffi.sizeof('void *') !== 8) {
   throw new Error('bitcask: only 64-bit platforms are supported');
 }
 
 // Type names are global to a koffi instance (one per JS thread), so declare them once.
-koffi.opaque('bc_db');
-koffi.opaque('bc_options');
-koffi.opaque('bc_iter');
-koffi.opaque('bc_batch');
-koffi.opaque('bc_value');
-
-// Out-parameters are declared `void *` and receive views of one per-thread BigUint64Array,
-// which koffi passes by address: cheaper than koffi's `_Out_` arrays.
-const PROTOTYPES = {
-  version: 'const char *bc_version(void)',
-  status_str: 'const char *bc_status_str(int32_t status)',
-  last_error: 'const char *bc_last_error(void)',
-  free: 'void bc_free(void *buf)',
-
-  options_new: 'bc_options *bc_options_new(void)',
-  options_free: 'void bc_options_free(bc_options *opts)',
-  options_set_max_file_size: 'int32_t bc_options_set_max_file_size(bc_options *opts, uint64_t bytes)',
-  options_set_sync: 'int32_t bc_options_set_sync(bc_options *opts, int32_t mode)',
-  options_set_sync_interval_ms: 'int32_t bc_options_set_sync_interval_ms(bc_options *opts, uint32_t ms)',
-  options_set_read_only: 'int32_t bc_options_set_read_only(bc_options *opts, bool read_only)',
-  options_set_create_if_missing: 'int32_t bc_options_set_create_if_missing(bc_options *opts, bool create)',
-
-  open: 'int32_t bc_open(const char *path, const bc_options *opts, void *db_out)',
-  close: 'int32_t bc_close(bc_db *db)',
-  put: 'int32_t bc_put(bc_db *db, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len)',
-  put_ttl: 'int32_t bc_put_ttl(bc_db *db, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, uint64_t ttl_ms)',
-  put_expiring: 'int32_t bc_put_expiring(bc_db *db, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, uint64_t expires_at_ms)',
-  get: 'int32_t bc_get(bc_db *db, const uint8_t *key, size_t key_len, void *value_out, void *value_len_out)',
-  get_into: 'int32_t bc_get_into(bc_db *db, const uint8_t *key, size_t key_len, uint8_t *buf, size_t cap, void *value_len_out)',
-  delete: 'int32_t bc_delete(bc_db *db, const uint8_t *key, size_t key_len)',
-  sync: 'int32_t bc_sync(bc_db *db)',
-
-  iter_new: 'int32_t bc_iter_new(bc_db *db, void *iter_out)',
-  iter_next: 'int32_t bc_iter_next(bc_iter *iter, void *key_out, void *key_len_out, void *value_out, void *value_len_out)',
-  iter_free: 'void bc_iter_free(bc_iter *iter)',
-
-  stats_json: 'int32_t bc_stats_json(bc_db *db, void *json_out)',
-
-  batch_new: 'bc_batch *bc_batch_new(void)',
-  batch_put: 'int32_t bc_batch_put(bc_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len)',
-  batch_put_ttl: 'int32_t bc_batch_put_ttl(bc_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, uint64_t ttl_ms)',
-  batch_delete: 'int32_t bc_batch_delete(bc_batch *batch, const uint8_t *key, size_t key_len)',
-  batch_len: 'size_t bc_batch_len(const bc_batch *batch)',
-  batch_clear: 'void bc_batch_clear(bc_batch *batch)',
-  batch_commit: 'int32_t bc_batch_commit(bc_db *db, bc_batch *batch)',
-  batch_free: 'void bc_batch_free(bc_batch *batch)',
-
-  value_open: 'int32_t bc_value_open(bc_db *db, const uint8_t *key, size_t key_len, void *value_out, void *value_len_out)',
-  value_read: 'int32_t bc_value_read(const bc_value *value, uint64_t offset, uint8_t *buf, size_t len, void *n_out)',
-  value_close: 'void bc_value_close(bc_value *value)',
-
-  merge: 'int32_t bc_merge(bc_db *db)',
-  needs_merge: 'int32_t bc_needs_merge(bc_db *db, void *needed_out)',
-  options_set_frag_merge_trigger: 'int32_t bc_options_set_frag_merge_trigger(bc_options *opts, uint32_t percent)',
-  options_set_dead_bytes_merge_trigger: 'int32_t bc_options_set_dead_bytes_merge_trigger(bc_options *opts, uint64_t bytes)',
-  options_set_frag_threshold: 'int32_t bc_options_set_frag_threshold(bc_options *opts, uint32_t percent)',
-  options_set_dead_bytes_threshold: 'int32_t bc_options_set_dead_bytes_threshold(bc_options *opts, uint64_t bytes)',
-  options_set_small_file_threshold: 'int32_t bc_options_set_small_file_threshold(bc_options *opts, uint64_t bytes)',
-  options_set_auto_merge: 'int32_t bc_options_set_auto_merge(bc_options *opts, bool enabled)',
-  options_set_merge_window: 'int32_t bc_options_set_merge_window(bc_options *opts, uint32_t start_hour, uint32_t end_hour)',
-  options_set_merge_check_interval_ms: 'int32_t bc_options_set_merge_check_interval_ms(bc_options *opts, uint32_t ms)',
-
-  // Conditional writes (cond.js, Batch.putExpiring / commitIf).
-  get_versioned: 'int32_t bc_get_versioned(bc_db *db, const uint8_t *key, size_t key_len, void *value_out, void *value_len_out, void *expires_at_ms_out, void *version_out)',
-  get_version: 'int32_t bc_get_version(bc_db *db, const uint8_t *key, size_t key_len, void *version_out)',
-  batch_put_expiring: 'int32_t bc_batch_put_expiring(bc_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, uint64_t expires_at_ms)',
-  batch_commit_if: 'int32_t bc_batch_commit_if(bc_db *db, bc_batch *batch, const void *conds, size_t n_conds)',
-};
+for (const name of OPAQUE_TYPES) koffi.opaque(name);
+// bc_batch_commit_if's conditions are passed as raw bytes (batch.js encodeConditions).
+koffi.struct('bc_condition', { key: 'const uint8_t *', key_len: 'size_t', version: 'uint64_t' });
 
 // Copies `n` bytes from a C address into a JS buffer (far cheaper than koffi.view()).
 const memcpy = koffi.load(null).func('void *memcpy(void *dst, uint64_t src, size_t n)');
@@ -139,29 +75,19 @@ class Native {
     return out;
   }
 
-  /** opts: normalized by index.js ({ maxFileSize, sync (int), syncIntervalMs, ... }). */
+  /** opts: from openOptions() in args.js ({ calls: [[options setter, ...args], ...] }). */
   open(path, opts) {
     const f = this.f;
     const o = f.options_new();
     if (!o) throw new BitcaskError(Status.INTERNAL, 'bc_options_new: out of memory');
     try {
-      if (opts.maxFileSize !== undefined) this.check(f.options_set_max_file_size(o, opts.maxFileSize));
-      if (opts.sync !== undefined) this.check(f.options_set_sync(o, opts.sync));
-      if (opts.syncIntervalMs !== undefined) this.check(f.options_set_sync_interval_ms(o, opts.syncIntervalMs));
-      if (opts.readOnly !== undefined) this.check(f.options_set_read_only(o, opts.readOnly));
-      if (opts.createIfMissing !== undefined) this.check(f.options_set_create_if_missing(o, opts.createIfMissing));
-      if (opts.merge) this.applyMergeOptions(o, opts.merge);
+      for (const [setter, ...args] of opts.calls) this.check(f[setter](o, ...args));
       const st = f.open(path, o, this.slot[0]);
       if (st !== 0) throw this.fail(st);
       return this.u64[0];
     } finally {
       f.options_free(o);
     }
-  }
-
-  // merge: [[name of an options setter in PROTOTYPES, ...arguments], ...]
-  applyMergeOptions(o, merge) {
-    for (const [setter, ...args] of merge) this.check(this.f[setter](o, ...args));
   }
 
   close(db) {

@@ -16,9 +16,20 @@ const os = require('os');
 const { Worker } = require('worker_threads');
 const { BitcaskError, Status } = require('./errors');
 
+const MAX_THREADS = 64;
+
+// $BITCASK_ASYNC_THREADS, else up to 4. A bad value is reported (a process warning) and
+// the default used instead.
 function defaultSize() {
-  const env = Number.parseInt(process.env.BITCASK_ASYNC_THREADS || '', 10);
-  if (Number.isInteger(env) && env > 0) return Math.min(env, 64);
+  const raw = process.env.BITCASK_ASYNC_THREADS;
+  if (raw !== undefined && raw.trim() !== '') {
+    const n = Number(raw);
+    if (Number.isInteger(n) && n >= 1 && n <= MAX_THREADS) return n;
+    process.emitWarning(
+      `BITCASK_ASYNC_THREADS must be an integer from 1 to ${MAX_THREADS} (got '${raw}'); using the default`,
+      { code: 'BITCASK_ASYNC_THREADS' },
+    );
+  }
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(2, Math.min(4, cores));
 }

@@ -11,7 +11,7 @@ use bitcask::{Db, MergeOptions, Op};
 
 use crate::args::Parsed;
 use crate::codec::{self, JsonScalar};
-use crate::{close, open, Access, CliError, CliResult};
+use crate::{close, open, open_read, Access, CliError, CliResult};
 
 /// Checks the number of arguments.
 pub fn arity(p: &Parsed, min: usize, max: usize, usage: &str) -> CliResult {
@@ -59,26 +59,53 @@ pub fn bytes_human(n: u64) -> String {
     format!("{v:.1} {}", UNITS[u])
 }
 
-fn not_found(key: &[u8], dir: &Path) -> CliError {
-    CliError::no(format!(
+/// A key with no live value. Damage the open found is skipped, not reported by reads (only
+/// damage appearing after the open is a read error), so a key whose record was damaged
+/// reads as missing or as its previous version: say so where that may be the reason.
+fn not_found(key: &[u8], dir: &Path, db: &Db) -> CliError {
+    let mut msg = format!(
         "not found: key \"{}\" has no live value in {}",
         codec::escape_short(key, 200),
         dir.display()
-    ))
+    );
+    let r = db.stats().recovery;
+    if r.damaged_ranges > 0 {
+        msg.push_str(&format!(
+            " (note: opening the store skipped {} damaged range(s), {} bytes; a key whose \
+             newest record was damaged reads as not found or as its previous version; \
+             `bitcask -d {} check` lists them)",
+            r.damaged_ranges,
+            r.damaged_bytes,
+            dir.display()
+        ));
+    }
+    CliError::no(msg)
 }
 
 pub fn get(dir: &Path, p: &Parsed) -> CliResult {
     arity(p, 1, 1, "bitcask -d DIR get [-e] KEY")?;
     let key = key_arg(p, 0)?;
+    // Not open_read: a miss carries its own note on damage rather than a second warning.
     let db = open(dir, Access::ReadOnly)?;
     let mut out = io::stdout().lock();
     match db.get_with(&key, |v| out.write_all(v))? {
         Some(written) => {
             written?;
             out.flush()?;
+            let r = db.stats().recovery;
+            if r.damaged_ranges > 0 {
+                eprintln!(
+                    "bitcask: warning: {}: opening the store skipped {} damaged range(s), {} \
+                     bytes; if this key's newest record was among them, this is its previous \
+                     version (run `bitcask check`)",
+                    dir.display(),
+                    r.damaged_ranges,
+                    r.damaged_bytes
+                );
+            }
             Ok(())
         }
-        None => Err(not_found(&key, dir)),
+        None => Err(not_found(&key, dir, &db)),
     }
 }
 
@@ -152,8 +179,9 @@ pub fn delete(dir: &Path, p: &Parsed) -> CliResult {
         Err(e) => return Err(e.into()),
     };
     if !live {
+        let err = not_found(&key, dir, &db);
         close(db)?;
-        return Err(not_found(&key, dir));
+        return Err(err);
     }
     db.delete(&key)?;
     close(db)
@@ -199,7 +227,7 @@ pub fn keys(dir: &Path, p: &Parsed) -> CliResult {
         Some(v) => arg_bytes(v, p.has("escaped"), "--prefix")?,
         None => Vec::new(),
     };
-    let db = open(dir, Access::ReadOnly)?;
+    let db = open_read(dir)?;
     let mut errors = 0;
     let keys = sorted_keys(&db, &prefix, &mut errors);
     let mut out = BufWriter::new(io::stdout().lock());
@@ -267,7 +295,7 @@ pub fn dump(dir: &Path, p: &Parsed) -> CliResult {
     if force_b64 && format != Format::Json {
         return Err(CliError::usage("--base64 goes with --format json"));
     }
-    let db = open(dir, Access::ReadOnly)?;
+    let db = open_read(dir)?;
     let mut errors = 0;
     let keys = sorted_keys(&db, b"", &mut errors);
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
@@ -478,9 +506,47 @@ pub fn load(dir: &Path, p: &Parsed) -> CliResult {
     Ok(())
 }
 
+/// Below this many keys the keydir's size is mostly its fixed initial tables (one per
+/// shard, allocated with the shard's first key), so a per-key figure would mislead: at 19
+/// keys it came to about 1,000 bytes per key.
+const PER_KEY_MIN_KEYS: u64 = 10_000;
+
+/// Rows as columns two spaces apart, each as wide as its widest cell; `right[i]` aligns
+/// column i to the right. The last column is not padded.
+fn table<const N: usize>(rows: &[[String; N]], right: &[bool; N]) -> String {
+    let mut width = [0usize; N];
+    for row in rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut t = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = " ".repeat(width[i] - cell.chars().count());
+            if right[i] {
+                line.push_str(&pad);
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                if i + 1 < N {
+                    line.push_str(&pad);
+                }
+            }
+        }
+        t.push_str(line.trim_end());
+        t.push('\n');
+    }
+    t
+}
+
 pub fn stats(dir: &Path, p: &Parsed) -> CliResult {
     arity(p, 0, 0, "bitcask -d DIR stats [--json]")?;
-    let db = open(dir, Access::ReadOnly)?;
+    let db = open_read(dir)?;
     let s = db.stats();
     drop(db);
     let files: BTreeMap<u32, bitcask::stats::FileStats> = s.files.iter().copied().collect();
@@ -527,60 +593,88 @@ pub fn stats(dir: &Path, p: &Parsed) -> CliResult {
         )?;
         return Ok(());
     }
-    let mut t = String::new();
-    t.push_str(&format!("store            {}\n", dir.display()));
-    t.push_str(&format!("live keys        {}\n", s.live_keys));
-    t.push_str(&format!("data files       {}\n", files.len()));
-    t.push_str(&format!(
-        "total bytes      {total} ({})\n",
-        bytes_human(total)
-    ));
-    t.push_str(&format!(
-        "dead bytes       {dead} ({}, {:.1}% of total)\n",
-        bytes_human(dead),
-        pct(dead, total)
-    ));
-    t.push_str(&format!(
-        "keydir memory    {} ({})\n",
-        s.keydir_bytes,
-        bytes_human(s.keydir_bytes)
-    ));
-    t.push_str(&format!(
-        "damaged ranges   {} ({} bytes){}\n",
-        r.damaged_ranges,
-        r.damaged_bytes,
-        if r.damaged_ranges > 0 {
-            ": run `bitcask check`"
-        } else {
-            ""
-        }
-    ));
-    t.push_str(&format!(
-        "dropped batch records {} (of batches cut short)\n",
-        r.dropped_batch_records
-    ));
-    t.push_str(&format!(
-        "hint fallbacks   {} (damaged or stale hint files; their data files were scanned)\n",
-        r.hint_fallbacks
-    ));
-    t.push_str(&format!(
-        "merge due        {} (default triggers: a sealed file >= 60% dead or >= 512 MiB dead)\n",
-        if due { "yes" } else { "no" }
-    ));
+    let keydir = if s.live_keys >= PER_KEY_MIN_KEYS {
+        format!(
+            "{} ({}, {} bytes per key on average)",
+            s.keydir_bytes,
+            bytes_human(s.keydir_bytes),
+            s.keydir_bytes / s.live_keys
+        )
+    } else if s.keydir_bytes > 0 {
+        format!(
+            "{} ({}; mostly fixed initial tables: each key adds about 27 bytes + its length)",
+            s.keydir_bytes,
+            bytes_human(s.keydir_bytes)
+        )
+    } else {
+        "0".to_string()
+    };
+    let damaged_note = if r.damaged_ranges > 0 {
+        ": run `bitcask check`"
+    } else {
+        ""
+    };
+    let summary = [
+        ["store".to_string(), dir.display().to_string()],
+        ["live keys".into(), s.live_keys.to_string()],
+        ["data files".into(), files.len().to_string()],
+        [
+            "total bytes".into(),
+            format!("{total} ({})", bytes_human(total)),
+        ],
+        [
+            "dead bytes".into(),
+            format!(
+                "{dead} ({}, {:.1}% of total)",
+                bytes_human(dead),
+                pct(dead, total)
+            ),
+        ],
+        ["keydir memory".into(), keydir],
+        [
+            "damaged ranges".into(),
+            format!(
+                "{} ({} bytes){damaged_note}",
+                r.damaged_ranges, r.damaged_bytes
+            ),
+        ],
+        [
+            "dropped batch records".into(),
+            format!("{} (of batches cut short)", r.dropped_batch_records),
+        ],
+        [
+            "hint fallbacks".into(),
+            format!(
+                "{} (damaged or stale hint files; their data files were scanned)",
+                r.hint_fallbacks
+            ),
+        ],
+        [
+            "merge due".into(),
+            format!(
+                "{} (default triggers: a sealed file >= 60% dead or >= 512 MiB dead)",
+                if due { "yes" } else { "no" }
+            ),
+        ],
+    ];
+    let mut t = table(&summary, &[false, false]);
     if !files.is_empty() {
-        t.push_str(&format!(
-            "\n{:<16} {:>14} {:>14} {:>13}\n",
-            "file", "total bytes", "dead bytes", "fragmentation"
-        ));
+        let mut rows = vec![[
+            "file".to_string(),
+            "total bytes".into(),
+            "dead bytes".into(),
+            "fragmentation".into(),
+        ]];
         for (id, f) in &files {
-            t.push_str(&format!(
-                "{:<16} {:>14} {:>14} {:>12.1}%\n",
+            rows.push([
                 bitcask::datafile::data_file_name(*id),
-                f.total_bytes,
-                f.dead_bytes,
-                f.fragmentation() * 100.0
-            ));
+                f.total_bytes.to_string(),
+                f.dead_bytes.to_string(),
+                format!("{:.1}%", f.fragmentation() * 100.0),
+            ]);
         }
+        t.push('\n');
+        t.push_str(&table(&rows, &[false, true, true, true]));
     }
     out.write_all(t.as_bytes())?;
     Ok(())

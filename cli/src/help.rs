@@ -38,6 +38,12 @@ Options:
   -e, --escaped   KEY is written with C-style escapes (\\n, \\t, \\\\, \\xHH), as
                   `keys` and `dump` print keys
 
+Damage is met at two times. A record already damaged when the store is opened
+is skipped by the open (and counted): its key reads as its previous version, or
+as not found, and get then says how many damaged ranges the open skipped. A
+record damaged after the open is caught by the read's CRC check: an error, never
+wrong data. `bitcask check` lists every damaged range.
+
 Exit status: 0 found; 1 no live value (missing, deleted or expired: the message
 goes to stderr); 2 usage error or failure (I/O error, damaged record).
 ",
@@ -229,11 +235,17 @@ its file name, offset and length, and what is wrong there. Safe to run while
 another process writes the store (a write in progress may then show up as
 damage at the end of the newest file).
 
+A directory holding files that are not part of a store is refused: if it holds
+no store files at all it is not checked (it is not a store, not a damaged one);
+otherwise the store's own files are checked and the others are named, to be
+moved out before the store can be opened or repaired.
+
 Options:
   -q, --quiet   print only problems and the final line
 
 Exit status: 0 no damage; 1 damage found (see `bitcask repair --help`);
-2 usage error, or a file or the directory could not be read.
+2 usage error, a file or the directory could not be read, or the directory
+holds files that are not part of a store.
 ",
     },
     Command {
@@ -260,12 +272,16 @@ What damage destroyed cannot come back: if the newest version of a key was
 damaged, its previous intact version is kept; if a delete was damaged, the
 deleted value comes back.
 
+Repair never moves or deletes a file it did not write: a directory holding any
+file or folder that is not part of a store is refused, with their names, and
+left as it was. An empty directory has nothing to repair and is left as it was.
+
 Options:
   --force   rewrite the store even if `check` finds nothing wrong
 
-Exit status: 0 repaired (or nothing to repair); 2 usage error or failure (the
-original store is untouched; a partial copy is removed); 3 the store is locked
-by another writer.
+Exit status: 0 repaired (or nothing to repair); 2 usage error, a directory
+holding files that are not part of a store, or failure (the original store is
+untouched; a partial copy is removed); 3 the store is locked by another writer.
 ",
     },
     Command {
@@ -277,8 +293,9 @@ Usage: bitcask -d DIR merge
 
 Compacts the store: rewrites the live records of every data file into new files
 (with hint files) and deletes the old ones, dropping overwritten values, deleted
-keys and expired records. On a terminal, stderr shows the elapsed time and an
-estimate of the bytes written so far. A summary is always printed on stdout:
+keys and expired records. On a terminal, stderr shows the engine's progress:
+input read (percent, bytes, records), records written, rate and time left. A
+summary is always printed on stdout:
 data files and bytes before and after, space reclaimed, records written, time.
 Takes the store's write lock.
 

@@ -19,6 +19,8 @@ use std::process::ExitCode;
 
 use bitcask::{Db, ErrorKind, Options};
 
+use crate::scan::StoreFiles;
+
 pub const EXIT_NO: u8 = 1;
 pub const EXIT_FAILURE: u8 = 2;
 pub const EXIT_LOCKED: u8 = 3;
@@ -121,24 +123,76 @@ pub enum Access {
     WriteCreate,
 }
 
+/// What is at `dir`, checked the same way by every command before it opens or reads
+/// anything, so that a missing directory or a file in its place reads the same whichever
+/// command met it. `None`: `dir` does not exist and the command may create it.
+pub fn inspect(dir: &Path, creates: bool) -> Result<Option<StoreFiles>, CliError> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => scan::list_store(dir).map(Some),
+        Ok(_) => Err(CliError::failed(format!(
+            "{} is not a directory",
+            dir.display()
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && creates => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(CliError::failed(format!(
+            "{} does not exist",
+            dir.display()
+        ))),
+        Err(e) => Err(CliError::io("cannot access", dir, e)),
+    }
+}
+
+/// At most this many foreign names are listed; a directory of user files can be large.
+const FOREIGN_SHOWN: usize = 10;
+
+/// The refusal for a directory holding files the engine did not write: every command
+/// stops on it (the engine refuses to open such a store, and repair must not move them).
+pub fn foreign_error(files: &StoreFiles) -> CliError {
+    let f = &files.foreign;
+    let mut names = f[..f.len().min(FOREIGN_SHOWN)].join(", ");
+    if f.len() > FOREIGN_SHOWN {
+        names.push_str(&format!(" and {} more", f.len() - FOREIGN_SHOWN));
+    }
+    let dir = files.dir.display();
+    CliError::failed(if files.has_store_files() {
+        format!(
+            "{dir} holds files that are not part of a bitcask store: {names}; move them out of \
+             it first (the store cannot be opened or repaired beside them); nothing was changed"
+        )
+    } else {
+        format!(
+            "{dir} is not a bitcask store: it holds no store files, only {names}; nothing was \
+             changed"
+        )
+    })
+}
+
 pub fn open(dir: &Path, access: Access) -> Result<Db, CliError> {
+    if let Some(files) = inspect(dir, access == Access::WriteCreate)? {
+        if !files.foreign.is_empty() {
+            return Err(foreign_error(&files));
+        }
+    }
     let opts = Options {
         read_only: access == Access::ReadOnly,
         create_if_missing: access == Access::WriteCreate,
         ..Options::default()
     };
-    let db = Db::open(dir, opts)?;
-    if access == Access::ReadOnly {
-        let r = db.stats().recovery;
-        if r.damaged_ranges > 0 {
-            eprintln!(
-                "bitcask: warning: {}: {} damaged range(s) ({} bytes) were skipped while \
-                 reading the store (a write in progress, or damage: run `bitcask check`)",
-                dir.display(),
-                r.damaged_ranges,
-                r.damaged_bytes
-            );
-        }
+    Ok(Db::open(dir, opts)?)
+}
+
+/// Opens the store read-only and warns on stderr if the open skipped damaged ranges.
+pub fn open_read(dir: &Path) -> Result<Db, CliError> {
+    let db = open(dir, Access::ReadOnly)?;
+    let r = db.stats().recovery;
+    if r.damaged_ranges > 0 {
+        eprintln!(
+            "bitcask: warning: {}: {} damaged range(s) ({} bytes) were skipped while reading \
+             the store (a write in progress, or damage: run `bitcask check`)",
+            dir.display(),
+            r.damaged_ranges,
+            r.damaged_bytes
+        );
     }
     Ok(db)
 }

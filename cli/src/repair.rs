@@ -205,13 +205,21 @@ fn build_copy(
 pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
     arity(p, 0, 0, "bitcask -d DIR repair [--force]")?;
     let started = Instant::now();
-    let dir = fs::canonicalize(dir).map_err(|e| CliError::io("cannot open", dir, e))?;
-    if !dir.is_dir() {
-        return Err(CliError::failed(format!(
-            "{} is not a directory",
-            dir.display()
-        )));
+    // Everything in DIR ends up in DIR.damaged-<time>, so anything there that the engine did
+    // not write must stop the repair before it takes the lock (which creates LOCK).
+    let files = crate::inspect(dir, false)?.expect("inspect without create finds a directory");
+    if !files.foreign.is_empty() {
+        return Err(crate::foreign_error(&files));
     }
+    if files.data.is_empty() && files.hints.is_empty() && !files.marker && !files.marker_tmp {
+        writeln!(
+            io::stdout(),
+            "{}: an empty store (no data files); nothing to repair; nothing was changed",
+            dir.display()
+        )?;
+        return Ok(());
+    }
+    let dir = fs::canonicalize(dir).map_err(|e| CliError::io("cannot access", dir, e))?;
     let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
         return Err(CliError::failed(format!("cannot repair {}", dir.display())));
     };
@@ -230,8 +238,12 @@ pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
             usage: false,
         })?;
 
-    // Step 1: find the current intact version of every key.
+    // Step 1: find the current intact version of every key. Listed again under the lock:
+    // the directory may have changed since it was inspected.
     let files = list_store(&dir)?;
+    if !files.foreign.is_empty() {
+        return Err(crate::foreign_error(&files));
+    }
     let mut out = io::stdout().lock();
     let mut winners: HashMap<Vec<u8>, Winner> = HashMap::new();
     let summary = walk(
@@ -326,7 +338,20 @@ pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
         copy.display()
     )?;
 
-    // Step 3: the swap.
+    // Step 3: the swap. The lock keeps writers out, not other programs: a file dropped into
+    // DIR meanwhile would be moved with the original, so look once more.
+    let now_there = list_store(&dir)?;
+    if !now_there.foreign.is_empty() {
+        let cleanup = match fs::remove_dir_all(&copy) {
+            Ok(()) => "the repaired copy was removed".to_string(),
+            Err(r) => format!("removing the repaired copy {} failed: {r}", copy.display()),
+        };
+        let e = crate::foreign_error(&now_there);
+        return Err(CliError::failed(format!(
+            "repair stopped before the swap: {}; {cleanup}",
+            e.message
+        )));
+    }
     let damaged = sibling(parent, &name, "damaged", &stamp);
     match exchange(&copy, &dir) {
         Ok(()) => fs::rename(&copy, &damaged).map_err(|e| {
@@ -360,14 +385,6 @@ pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
         }
     }
     sync_dir(parent)?;
-    if !files.foreign.is_empty() {
-        writeln!(
-            out,
-            "note: files that are not part of a store ({}) stay in {}",
-            files.foreign.join(", "),
-            damaged.display()
-        )?;
-    }
     writeln!(
         out,
         "{}: repaired in {:.2} s; the original is kept as {}",

@@ -83,10 +83,22 @@ pub struct StoreFiles {
     pub hints: BTreeMap<(u32, bool), String>,
     pub marker: bool,
     pub marker_tmp: bool,
+    pub lock: bool,
+    /// Names of entries the engine did not write, sorted; a directory's ends in `/`.
     pub foreign: Vec<String>,
 }
 
 impl StoreFiles {
+    /// Whether anything the engine writes is there (a directory holding only other files is
+    /// not a store, however damaged it may look).
+    pub fn has_store_files(&self) -> bool {
+        !self.data.is_empty()
+            || !self.hints.is_empty()
+            || self.marker
+            || self.marker_tmp
+            || self.lock
+    }
+
     /// The highest id among plain data files: the file a writer appends to.
     pub fn newest(&self) -> Option<u32> {
         self.data.iter().filter(|d| !d.merging).map(|d| d.id).max()
@@ -119,7 +131,11 @@ pub fn list_store(dir: &Path) -> Result<StoreFiles, CliError> {
             f.marker = true;
         } else if name == MARKER_TMP {
             f.marker_tmp = true;
-        } else if name != LOCK_FILE {
+        } else if name == LOCK_FILE {
+            f.lock = true;
+        } else if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            f.foreign.push(format!("{name}/"));
+        } else {
             f.foreign.push(name);
         }
     }
@@ -268,6 +284,8 @@ fn verify_hint(hint_bytes: &[u8], data: &[u8]) -> Result<u64, String> {
 
 /// Walks every file of the store: reports through `line`, hands every intact record (of a
 /// complete batch) to `visit` with the index of its file in `files.data` and its offset.
+/// Files that are not the store's are left to the caller (`crate::foreign_error`), since
+/// they are not damage and repair must not touch them.
 pub fn walk(
     files: &StoreFiles,
     line: &mut dyn FnMut(Line),
@@ -280,16 +298,6 @@ pub fn walk(
         line(Line::Problem(text));
     };
 
-    for name in &files.foreign {
-        problem(
-            &mut s,
-            format!(
-                "{name}: not part of a bitcask store; opening the store fails until it is moved \
-                 elsewhere"
-            ),
-            line,
-        );
-    }
     let mut outputs_pending: BTreeSet<u32> = BTreeSet::new();
     if files.marker {
         let path = files.dir.join(MARKER);
@@ -497,17 +505,12 @@ pub fn summary_text(s: &Summary) -> String {
 pub fn check_command(dir: &Path, p: &Parsed) -> CliResult {
     arity(p, 0, 0, "bitcask -d DIR check [--quiet]")?;
     let quiet = p.has("quiet");
-    match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(CliError::failed(format!(
-                "{} is not a directory",
-                dir.display()
-            )))
-        }
-        Err(e) => return Err(CliError::io("cannot read", dir, e)),
+    let files = crate::inspect(dir, false)?.expect("inspect without create finds a directory");
+    // Files that are all foreign are somebody else's folder, not a damaged store: there is
+    // nothing to check, and calling them damage would send the user to `repair`.
+    if !files.foreign.is_empty() && !files.has_store_files() {
+        return Err(crate::foreign_error(&files));
     }
-    let files = list_store(dir)?;
     let mut out = io::stdout().lock();
     let mut write_err: Option<io::Error> = None;
     let summary = walk(
@@ -530,6 +533,7 @@ pub fn check_command(dir: &Path, p: &Parsed) -> CliResult {
     if let Some(e) = write_err {
         return Err(e.into());
     }
+    let foreign = !files.foreign.is_empty();
     let verdict = if summary.io_errors > 0 {
         format!(
             "{}: {} file(s) could not be read",
@@ -538,18 +542,29 @@ pub fn check_command(dir: &Path, p: &Parsed) -> CliResult {
         )
     } else if summary.problems > 0 {
         format!(
-            "{}: DAMAGED: {} problem(s) found; `bitcask -d {} repair` rewrites the store keeping \
-             every intact record",
+            "{}: DAMAGED: {} problem(s) found; {}`bitcask -d {} repair` rewrites the store \
+             keeping every intact record",
             dir.display(),
             summary.problems,
+            if foreign {
+                "once the files that are not the store's are moved out, "
+            } else {
+                ""
+            },
             dir.display()
         )
+    } else if foreign {
+        format!("{}: the store's own files are clean", dir.display())
+    } else if files.data.is_empty() {
+        format!("{}: clean (an empty store: no data files)", dir.display())
     } else {
         format!("{}: clean", dir.display())
     };
     writeln!(out, "{}\n{verdict}", summary_text(&summary))?;
     out.flush()?;
-    if summary.io_errors > 0 {
+    if foreign {
+        Err(crate::foreign_error(&files))
+    } else if summary.io_errors > 0 {
         Err(CliError::failed(String::new()))
     } else if summary.problems > 0 {
         Err(CliError {

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{PoisonError, RwLock};
 
 use bitcask::{Db, Options};
 
@@ -36,6 +37,26 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
+}
+
+/// A forked child holds a copy of every descriptor of this multi-threaded test process from
+/// fork until exec (`O_CLOEXEC` only closes them at exec), and an `flock` lasts while any copy
+/// of its descriptor is open. So a store one test closes while another test is spawning a
+/// child stays locked until that child has exec'd, and the next writable open (the test's
+/// own or a `bitcask` child's) fails with LOCKED: under load, `repair_keeps_every_intact_record`
+/// failed that way. Spawns hold this lock shared and closing a writable store holds it
+/// exclusively, so no fork is under way while the store's lock file is closed.
+static FORKS: RwLock<()> = RwLock::new(());
+
+fn spawn(cmd: &mut Command) -> Child {
+    let _forking = FORKS.read().unwrap_or_else(PoisonError::into_inner);
+    cmd.spawn().expect("run bitcask")
+}
+
+/// Closes a store this process opened for writing (see `FORKS`).
+fn close(db: Db) {
+    let _no_fork = FORKS.write().unwrap_or_else(PoisonError::into_inner);
+    db.close().unwrap();
 }
 
 struct Run {
@@ -72,7 +93,7 @@ fn run_in(args: &[&[u8]], stdin: &[u8]) -> Run {
     for a in args {
         cmd.arg(std::ffi::OsStr::from_bytes(a));
     }
-    let mut child = cmd.spawn().expect("run bitcask");
+    let mut child = spawn(&mut cmd);
     {
         let mut input = child.stdin.take().unwrap();
         // The command may exit without reading stdin.
@@ -243,7 +264,7 @@ fn dump_and_load_round_trip_any_bytes() {
         }
         db.put(b"deleted", b"gone").unwrap();
         db.delete(b"deleted").unwrap();
-        db.close().unwrap();
+        close(db);
     }
     let want = contents(&src);
     assert_eq!(want.len(), awkward_data().len());
@@ -322,14 +343,21 @@ fn stats_text_and_json() {
             d.put(format!("key{}", i % 50).as_bytes(), &[b'v'; 40])
                 .unwrap();
         }
-        d.close().unwrap();
+        close(d);
     }
     let r = expect(bc(&db, &["stats"]), 0).out();
-    assert!(r.contains("live keys        50\n"), "{r}");
+    assert_aligned(&r);
+    assert!(r.contains("\nlive keys              50\n"), "{r}");
+    assert!(r.contains("\ndropped batch records  0 "), "{r}");
     assert!(r.contains("000001.data"), "{r}");
     assert!(r.contains("fragmentation"), "{r}");
-    assert!(r.contains("keydir memory"), "{r}");
-    assert!(r.contains("merge due        yes"), "{r}");
+    assert!(r.contains("merge due              yes"), "{r}");
+    // 50 keys: the keydir is mostly its fixed tables; no per-key figure from them.
+    assert!(
+        r.contains("keydir memory") && r.contains("mostly fixed initial tables"),
+        "{r}"
+    );
+    assert!(!r.contains("per key on average"), "{r}");
     let j = expect(bc(&db, &["stats", "--json"]), 0).out();
     assert!(j.starts_with('{') && j.trim_end().ends_with('}'), "{j}");
     for field in [
@@ -344,6 +372,64 @@ fn stats_text_and_json() {
     }
 }
 
+/// The summary's values all start in one column, and the file table's columns all end in
+/// one column each (the first is left-aligned).
+fn assert_aligned(stats: &str) {
+    let (summary, files) = stats
+        .split_once("\n\n")
+        .expect("a summary and a file table");
+    let starts: Vec<usize> = summary
+        .lines()
+        .map(|l| {
+            let gap = l.find("  ").unwrap_or_else(|| panic!("no gap in {l:?}"));
+            gap + l[gap..].find(|c| c != ' ').unwrap()
+        })
+        .collect();
+    assert!(
+        starts.iter().all(|&c| c == starts[0]),
+        "{starts:?}\n{stats}"
+    );
+    let ends = |l: &str| -> Vec<usize> {
+        let mut v: Vec<usize> = l
+            .char_indices()
+            .filter(|&(i, c)| c != ' ' && l[i + c.len_utf8()..].starts_with("  "))
+            .map(|(i, _)| i)
+            .collect();
+        v.push(l.len() - 1);
+        v.split_off(1)
+    };
+    let lines: Vec<&str> = files.lines().collect();
+    for l in &lines[1..] {
+        assert_eq!(ends(l), ends(lines[0]), "{l:?}\n{stats}");
+        assert_eq!(l.find(' '), Some(11), "file names start each line: {l:?}");
+    }
+}
+
+#[test]
+fn stats_keydir_figure_per_key_only_for_many_keys() {
+    let t = TempDir::new();
+    let db = t.db();
+    {
+        let d = Db::open(&db, Options::default()).unwrap();
+        for i in 0..20_000u32 {
+            d.put(format!("key{i:06}").as_bytes(), b"v").unwrap();
+        }
+        close(d);
+    }
+    let r = expect(bc(&db, &["stats"]), 0).out();
+    assert_aligned(&r);
+    let line = r.lines().find(|l| l.starts_with("keydir memory")).unwrap();
+    let per_key: u64 = line
+        .split(", ")
+        .nth(1)
+        .and_then(|p| p.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    // "About 27 bytes + the key" (9 bytes here), with the tables' slack and fixed part.
+    assert!((36..=60).contains(&per_key), "{line}");
+    assert!(line.ends_with("bytes per key on average)"), "{line}");
+}
+
 /// 40 records of 88 bytes (6-byte key, 50-byte value) per 4 KiB file: record i of file 1 is
 /// at offset 88 * i.
 fn fixed_store(dir: &Path) {
@@ -355,7 +441,7 @@ fn fixed_store(dir: &Path) {
         )
         .unwrap();
     }
-    d.close().unwrap();
+    close(d);
 }
 
 fn flip(path: &Path, at: usize) {
@@ -423,6 +509,62 @@ fn check_reports_flipped_byte_with_file_and_offset() {
 }
 
 #[test]
+fn get_of_a_key_damaged_before_open_says_the_open_skipped_damage() {
+    let t = TempDir::new();
+    let db = t.db();
+    fixed_store(&db);
+    let r = expect(bc(&db, &["get", "nope"]), 1);
+    assert!(
+        !r.stderr.contains("damaged"),
+        "a clean store has no note: {r:?}"
+    );
+
+    flip(&db.join("000001.data"), 88 * 3 + 40); // key003's only record
+    let r = expect(bc(&db, &["get", "key003"]), 1);
+    assert!(r.stdout.is_empty(), "{r:?}");
+    assert!(
+        r.stderr.contains("not found: key \"key003\"")
+            && r.stderr.contains("skipped 1 damaged range(s), 88 bytes")
+            && r.stderr.contains("check` lists them"),
+        "{r:?}"
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "one message, not two: {r:?}");
+    // A key that reads may be an older version: a warning beside the value.
+    let r = expect(bc(&db, &["get", "key004"]), 0);
+    assert_eq!(r.stdout, [b'a' + 4; 50]);
+    assert!(r.stderr.contains("previous version"), "{r:?}");
+    let r = expect(bc(&db, &["delete", "key003"]), 1);
+    assert!(r.stderr.contains("damaged range"), "{r:?}");
+}
+
+/// The other half of what README says: damage that appears after the store was opened is
+/// caught by the read (`BC_CORRUPTION`), not skipped.
+#[test]
+fn damage_after_open_is_a_corruption_error_at_read() {
+    use std::os::unix::fs::FileExt;
+    let t = TempDir::new();
+    let db = t.db();
+    fixed_store(&db);
+    let reader = Db::open(
+        &db,
+        Options {
+            read_only: true,
+            create_if_missing: false,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(db.join("000001.data"))
+        .unwrap();
+    // In place: the reader has the file mapped, and a truncating rewrite could fault it.
+    f.write_all_at(b"X", 88 * 3 + 40).unwrap();
+    let e = reader.get(b"key003").unwrap_err();
+    assert_eq!(e.kind(), bitcask::ErrorKind::Corruption, "{e:?}");
+}
+
+#[test]
 fn check_reports_truncated_hint_file() {
     let t = TempDir::new();
     let db = t.db();
@@ -460,11 +602,11 @@ fn repair_keeps_every_intact_record() {
         let d = Db::open(&db, small_files()).unwrap();
         d.put(b"versioned", b"v1").unwrap();
         d.put(b"deleted", b"value").unwrap();
-        d.close().unwrap();
+        close(d);
         let d = Db::open(&db, small_files()).unwrap();
         d.put(b"versioned", b"v2").unwrap(); // the newest version, damaged below
         d.delete(b"deleted").unwrap();
-        d.close().unwrap();
+        close(d);
     }
     let want_before = contents(&db);
     // Damage key003 in the first file, and the record of "versioned" = "v2" in the newest.
@@ -543,7 +685,7 @@ fn merge_reports_space_reclaimed() {
                 d.put(format!("k{i}").as_bytes(), &[round; 100]).unwrap();
             }
         }
-        d.close().unwrap();
+        close(d);
     }
     let want = contents(&db);
     let r = expect(bc(&db, &["merge"]), 0);
@@ -585,7 +727,7 @@ fn a_running_writer_locks_out_writes_not_reads() {
     expect(bc(&db, &["dump"]), 0);
     expect(bc(&db, &["stats"]), 0);
     expect(bc(&db, &["check"]), 0);
-    drop(writer);
+    close(writer);
     expect(bc(&db, &["put", "k", "v2"]), 0);
 }
 
@@ -630,8 +772,162 @@ fn usage_errors_exit_2() {
     fs::write(db.join("notes.txt"), "x").unwrap();
     let r = expect(bc(&db, &["get", "k"]), 2);
     assert!(r.stderr.contains("notes.txt"), "{r:?}");
-    let r = expect(bc(&db, &["check"]), 1);
-    assert!(r.out().contains("notes.txt"), "{r:?}");
+    let r = expect(bc(&db, &["check"]), 2);
+    assert!(r.stderr.contains("notes.txt"), "{r:?}");
+}
+
+/// Every file and directory under `dir`, with each file's bytes, and the names beside it.
+fn snapshot(dir: &Path) -> (BTreeMap<PathBuf, Option<Vec<u8>>>, Vec<String>) {
+    fn walk(root: &Path, at: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
+        for e in fs::read_dir(at).unwrap() {
+            let path = e.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            if fs::symlink_metadata(&path).unwrap().is_dir() {
+                out.insert(rel, None);
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, Some(fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut tree = BTreeMap::new();
+    walk(dir, dir, &mut tree);
+    let mut beside: Vec<String> = fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    beside.sort();
+    (tree, beside)
+}
+
+/// (args, stdin) for every command that takes a store directory.
+fn every_command() -> Vec<(Vec<&'static str>, &'static [u8])> {
+    vec![
+        (vec!["get", "k"], b""),
+        (vec!["put", "k", "v"], b""),
+        (vec!["delete", "k"], b""),
+        (vec!["keys"], b""),
+        (vec!["dump"], b""),
+        (vec!["load"], b"k\tv\n"),
+        (vec!["stats"], b""),
+        (vec!["check"], b""),
+        (vec!["repair"], b""),
+        (vec!["repair", "--force"], b""),
+        (vec!["merge"], b""),
+    ]
+}
+
+#[test]
+fn a_folder_that_is_not_a_store_is_left_untouched() {
+    let t = TempDir::new();
+    let dir = t.0.join("photos");
+    fs::create_dir_all(dir.join("sub")).unwrap();
+    fs::write(dir.join("notes.txt"), "my notes\n").unwrap();
+    fs::write(dir.join("sub").join("inner.txt"), "nested content").unwrap();
+    let before = snapshot(&dir);
+    for (args, stdin) in every_command() {
+        let r = bc_in(&dir, &args, stdin);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert_eq!(
+            r.stderr,
+            format!(
+                "bitcask: {} is not a bitcask store: it holds no store files, only notes.txt, \
+                 sub/; nothing was changed\n",
+                dir.display()
+            ),
+            "{args:?}"
+        );
+        assert!(r.stdout.is_empty(), "{args:?}: {r:?}");
+        // Byte for byte: no LOCK, no DIR.damaged-* or DIR.repairing-* beside it.
+        assert_eq!(snapshot(&dir), before, "{args:?}");
+    }
+}
+
+#[test]
+fn a_store_beside_foreign_files_is_checked_but_not_repaired() {
+    let t = TempDir::new();
+    let db = t.db();
+    fixed_store(&db);
+    flip(&db.join("000001.data"), 88 * 3 + 40);
+    fs::create_dir_all(db.join("sub")).unwrap();
+    fs::write(db.join("sub").join("inner.txt"), "nested content").unwrap();
+    fs::write(db.join("notes.txt"), "my notes\n").unwrap();
+    let before = snapshot(&db);
+
+    for args in [&["repair"][..], &["repair", "--force"]] {
+        let r = expect(bc(&db, args), 2);
+        assert!(
+            r.stderr
+                .contains("not part of a bitcask store: notes.txt, sub/; move them out"),
+            "{r:?}"
+        );
+        assert_eq!(snapshot(&db), before, "{args:?}");
+    }
+    // check still verifies the store's own files, and points at the files to move first.
+    let r = expect(bc(&db, &["check"]), 2);
+    let out = r.out();
+    assert!(out.contains("DAMAGE 000001.data: offset 264: "), "{r:?}");
+    assert!(!out.contains("DAMAGE notes.txt"), "{r:?}");
+    assert!(
+        out.contains("once the files that are not the store's are moved out"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("notes.txt, sub/"), "{r:?}");
+    assert_eq!(snapshot(&db), before);
+
+    // Moved away, the store repairs.
+    fs::remove_dir_all(db.join("sub")).unwrap();
+    fs::remove_file(db.join("notes.txt")).unwrap();
+    expect(bc(&db, &["repair"]), 0);
+    expect(bc(&db, &["check"]), 0);
+}
+
+#[test]
+fn repair_of_an_empty_or_missing_directory_changes_nothing() {
+    let t = TempDir::new();
+    let db = t.db();
+    fs::create_dir_all(&db).unwrap();
+    let before = snapshot(&db);
+    for args in [&["repair"][..], &["repair", "--force"]] {
+        let r = expect(bc(&db, args), 0);
+        assert!(r.out().contains("an empty store"), "{r:?}");
+        assert!(r.out().contains("nothing was changed"), "{r:?}");
+        assert_eq!(snapshot(&db), before, "no LOCK, no sibling");
+    }
+    let missing = t.0.join("missing");
+    let r = expect(bc(&missing, &["repair"]), 2);
+    assert!(r.stderr.contains("missing does not exist"), "{r:?}");
+    assert!(!missing.exists());
+}
+
+#[test]
+fn every_command_words_a_missing_directory_and_a_file_the_same() {
+    let t = TempDir::new();
+    let missing = t.0.join("missing");
+    let file = t.0.join("file");
+    fs::write(&file, "x").unwrap();
+    for (args, stdin) in every_command() {
+        let r = expect(bc_in(&file, &args, stdin), 2);
+        assert_eq!(
+            r.stderr,
+            format!("bitcask: {} is not a directory\n", file.display()),
+            "{args:?}"
+        );
+        assert_eq!(fs::read(&file).unwrap(), b"x");
+        // put and load create the store; the others refuse.
+        if args[0] == "put" || args[0] == "load" {
+            continue;
+        }
+        let r = expect(bc_in(&missing, &args, stdin), 2);
+        assert_eq!(
+            r.stderr,
+            format!("bitcask: {} does not exist\n", missing.display()),
+            "{args:?}"
+        );
+        assert!(!missing.exists(), "{args:?}");
+    }
+    expect(bc(&missing, &["put", "k", "v"]), 0);
+    assert_eq!(expect(bc(&missing, &["get", "k"]), 0).stdout, b"v");
 }
 
 #[test]
@@ -666,14 +962,14 @@ fn broken_pipe_is_not_an_error() {
         for i in 0..20_000u32 {
             d.put(format!("key{i:06}").as_bytes(), b"value").unwrap();
         }
-        d.close().unwrap();
+        close(d);
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bitcask"))
-        .args(["-d", db.to_str().unwrap(), "dump"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        Command::new(env!("CARGO_BIN_EXE_bitcask"))
+            .args(["-d", db.to_str().unwrap(), "dump"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let mut out = child.stdout.take().unwrap();
     let mut first = [0u8; 16];
     std::io::Read::read_exact(&mut out, &mut first).unwrap();
@@ -701,7 +997,7 @@ fn json_dumps_carry_expiry_times_and_load_restores_them() {
         let db = Db::open(&src, Options::default()).unwrap();
         db.put_expiring(b"lasting", b"x", far).unwrap();
         db.put(b"forever", b"y").unwrap();
-        db.close().unwrap();
+        close(db);
     }
     let dump = expect(bc(&src, &["dump", "--format", "json"]), 0).stdout;
     let text = String::from_utf8(dump.clone()).unwrap();

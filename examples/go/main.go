@@ -58,7 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.dir, "dir", "bitcask-data", "store `directory` (created if missing)")
 	fs.Var(syncFlag{&c.sync}, "sync", "when writes are fsynced, the `mode`: none, always or interval")
-	fs.Var(maxValueFlag{&c.maxValue}, "max-value", "largest accepted value, in `bytes`: 1 to 536870912 (512 MiB, the library's limit); a larger body gets 413")
+	fs.Var(maxValueFlag{&c.maxValue}, "max-value", fmt.Sprintf("largest accepted value, in `bytes`: 1 to %d (%d MiB, the library's limit); a larger body gets 413", bitcask.MaxValueLen, bitcask.MaxValueLen>>20))
 	fs.BoolVar(&c.selftest, "selftest", false, "serve on a free loopback port, send a few requests to itself, print them and exit (0 if all answered as expected)")
 	if err := fs.Parse(args); err != nil {
 		return c, usageError{err} // printed by fs with the usage

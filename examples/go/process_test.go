@@ -7,14 +7,22 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
+	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
+
+	bitcask "github.com/libbitcask/libbitcask/bindings/go"
 )
 
 var built struct {
@@ -120,5 +128,128 @@ func TestProcessAddressInUse(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the store directory was created: %v", err)
+	}
+}
+
+// startProcess starts the built program on a free loopback port with the
+// store in dir and returns it with its base URL and its stderr so far. The
+// process is killed at the end of the test if it is still running.
+func startProcess(t *testing.T, dir string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	var logs syncBuffer
+	cmd := exec.Command(buildServer(t), "-addr", "127.0.0.1:0", "-dir", dir)
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("server's stderr:\n%s", logs.String())
+		}
+	})
+	// "bitcask-server: <date> <time> serving <dir> on http://<addr> (libbitcask <version>)"
+	serving := regexp.MustCompile(` on (http://[^ ]+) \(libbitcask `)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := serving.FindStringSubmatch(logs.String()); m != nil {
+			return cmd, m[1], &logs
+		}
+	}
+	t.Fatalf("the server did not say where it serves:\n%s", logs.String())
+	return nil, "", nil
+}
+
+// SIGTERM and SIGINT sent to the process shut it down gracefully: it stops
+// accepting connections, a request in flight finishes, the store is closed
+// (its lock is free, the data is there) and the exit status is 0.
+func TestProcessSignalShutdown(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		sig  syscall.Signal
+	}{{"SIGTERM", syscall.SIGTERM}, {"SIGINT", syscall.SIGINT}} {
+		sig := c.sig
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			cmd, base, logs := startProcess(t, dir)
+			expect(t, do(t, "POST", base+"/set?key=before", []byte("signal")), 204, "")
+
+			// A request in flight: its handler is reading the body (the
+			// server has answered "100 Continue") when the signal arrives.
+			body, bodyw := io.Pipe()
+			req, err := http.NewRequest("POST", base+"/set?key=inflight", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.ContentLength = int64(len("drained"))
+			req.Header.Set("Expect", "100-continue")
+			continued := make(chan struct{})
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(),
+				&httptrace.ClientTrace{Got100Continue: func() { close(continued) }}))
+			client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+			type result struct {
+				code int
+				err  error
+			}
+			answered := make(chan result, 1)
+			go func() {
+				resp, err := client.Do(req)
+				if err != nil {
+					answered <- result{err: err}
+					return
+				}
+				resp.Body.Close()
+				answered <- result{code: resp.StatusCode}
+			}()
+			select {
+			case <-continued:
+			case r := <-answered:
+				t.Fatalf("answered before the body was sent: %d %v", r.code, r.err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("no 100 Continue")
+			}
+
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			// The listener closes, while the request is still in flight.
+			addr := strings.TrimPrefix(base, "http://")
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					break
+				}
+				c.Close()
+				if time.Now().After(deadline) {
+					t.Fatalf("still accepting connections after %v", sig)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			bodyw.Write([]byte("drained"))
+			bodyw.Close()
+			if r := <-answered; r.err != nil || r.code != http.StatusNoContent {
+				t.Fatalf("the request in flight: %d %v, want 204", r.code, r.err)
+			}
+
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("after %v: %v", sig, err)
+			}
+			if l := logs.String(); !strings.Contains(l, "shutting down") || !strings.Contains(l, "store closed") {
+				t.Errorf("stderr:\n%s", l)
+			}
+			db, err := bitcask.Open(dir)
+			if err != nil {
+				t.Fatalf("the store does not reopen after %v: %v", sig, err)
+			}
+			defer db.Close()
+			for k, want := range map[string]string{"before": "signal", "inflight": "drained"} {
+				if v, err := db.Get([]byte(k)); err != nil || string(v) != want {
+					t.Errorf("after %v, %s = %q, %v; want %q", sig, k, v, err, want)
+				}
+			}
+		})
 	}
 }

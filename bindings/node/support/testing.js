@@ -17,4 +17,9 @@ function tmpdir(name = 'db') {
   return path.join(roots[0], `${name}-${process.pid}-${Math.random().toString(36).slice(2)}`);
 }
 
-module.exports = { tmpdir, PKG: path.resolve(__dirname, '..') };
+const PKG = path.resolve(__dirname, '..');
+
+/** The package's files (package.json "files" but the optional bundled library). */
+const PACKAGE_FILES = ['package.json', 'README.md', ...require('../package.json').files.filter((f) => !f.startsWith('lib/'))];
+
+module.exports = { tmpdir, PKG, PACKAGE_FILES };
