@@ -93,6 +93,12 @@
 #define BC_DONE 10
 
 /**
+ * A condition of `bc_batch_commit_if` did not hold: a key's version changed since it was
+ * read (or a key required absent exists). Nothing was written; read again and retry.
+ */
+#define BC_CONDITION_FAILED 11
+
+/**
  * Writes reach the OS page cache before the call returns: they survive the process being
  * killed, but not a power cut. The default.
  */
@@ -117,6 +123,12 @@
  * Largest value accepted, in bytes (512 MiB).
  */
 #define BC_MAX_VALUE_LEN 536870912
+
+/**
+ * The version of a key with no live value (never written, deleted or expired). Versions
+ * of live keys are never 0.
+ */
+#define BC_VERSION_ABSENT 0
 
 /**
  * A list of writes applied atomically by `bc_batch_commit`. Opaque; created by
@@ -145,6 +157,16 @@ typedef struct bc_options bc_options;
  * by `bc_value_close`.
  */
 typedef struct bc_value bc_value;
+
+/**
+ * A precondition of `bc_batch_commit_if`: the key `key`/`key_len` must have version
+ * `version` when the batch is applied (`BC_VERSION_ABSENT`: it must have no live value).
+ */
+typedef struct bc_condition {
+  const uint8_t *key;
+  size_t key_len;
+  uint64_t version;
+} bc_condition;
 
 /**
  * Store-wide counters filled in by `bc_get_stats`. Fields may be appended in later
@@ -519,6 +541,38 @@ int32_t bc_needs_merge(struct bc_db *db,
                        bool *needed_out);
 
 /**
+ * Reads `key`'s value together with its expiry and its version: a number that changes on
+ * every put or delete of the key (rewriting the same value, or only changing its expiry,
+ * is a new version) and stays the same across merges and reopens. Pass the version to
+ * `bc_batch_commit_if` to write only if nobody wrote the key in between.
+ *
+ * On `BC_OK`: if `value_out` is not NULL, `*value_out` receives a new buffer of
+ * `*value_len_out` bytes to free with `bc_free` (pass both NULL to skip the copy);
+ * `*expires_at_ms_out` (if not NULL) the expiry in unix milliseconds, 0 for none;
+ * `*version_out` (if not NULL) the version, never `BC_VERSION_ABSENT`.
+ *
+ * Returns `BC_OK`, `BC_NOT_FOUND` (missing, deleted or expired: its version is
+ * `BC_VERSION_ABSENT`), `BC_INVALID_ARGUMENT`, `BC_CORRUPTION`, `BC_IO`.
+ */
+int32_t bc_get_versioned(struct bc_db *db,
+                         const uint8_t *key,
+                         size_t key_len,
+                         uint8_t **value_out,
+                         size_t *value_len_out,
+                         uint64_t *expires_at_ms_out,
+                         uint64_t *version_out);
+
+/**
+ * Reads `key`'s version only (its record header, not its value). On `BC_OK`,
+ * `*version_out` receives the version, `BC_VERSION_ABSENT` if the key has no live value.
+ * Returns `BC_OK`, `BC_INVALID_ARGUMENT`, `BC_CORRUPTION`, `BC_IO`.
+ */
+int32_t bc_get_version(struct bc_db *db,
+                       const uint8_t *key,
+                       size_t key_len,
+                       uint64_t *version_out);
+
+/**
  * Opens a reader on `key`'s current value for reading it in pieces (large values). The
  * whole record's CRC is verified here, before any byte is handed out. The reader keeps
  * reading this version even if the key is later overwritten, deleted or merged away, and
@@ -643,6 +697,35 @@ int32_t bc_batch_commit(struct bc_db *db,
  * Frees a batch (uncommitted operations are discarded). NULL is a no-op.
  */
 void bc_batch_free(struct bc_batch *batch);
+
+/**
+ * Adds a put that expires at unix time `expires_at_ms` (0 = never) to the batch: the
+ * batch form of `bc_put_expiring`, for keeping or setting an absolute expiry.
+ * Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+ */
+int32_t bc_batch_put_expiring(struct bc_batch *batch,
+                              const uint8_t *key,
+                              size_t key_len,
+                              const uint8_t *value,
+                              size_t value_len,
+                              uint64_t expires_at_ms);
+
+/**
+ * Applies the batch as `bc_batch_commit` does (atomically, in order, one write) if, and
+ * only if, every one of the `n_conds` conditions holds: each key has exactly the version
+ * given (`BC_VERSION_ABSENT`: no live value; an expired key has none). The check and the
+ * write happen under the store's writer lock, so no other write, from any thread, can
+ * land between them. `conds` may be NULL when `n_conds` is 0; an empty batch just checks.
+ *
+ * On `BC_OK` the batch was applied and is emptied. On `BC_CONDITION_FAILED` nothing was
+ * written and the batch is left as it was: read the keys again and retry.
+ * Returns `BC_OK`, `BC_CONDITION_FAILED`, `BC_INVALID_ARGUMENT`, `BC_READ_ONLY`,
+ * `BC_CORRUPTION`, `BC_IO`.
+ */
+int32_t bc_batch_commit_if(struct bc_db *db,
+                           struct bc_batch *batch,
+                           const struct bc_condition *conds,
+                           size_t n_conds);
 
 /**
  * Fills `*out` with store-wide counters. `out_size` is `sizeof(bc_stats)` as the caller

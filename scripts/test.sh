@@ -39,6 +39,9 @@ for mod in bindings/go examples/go; do
   (cd "$mod" && test -z "$(gofmt -l .)" && go vet ./... && go test -race -count=1 ./...)
 done
 
+step "bitcaskd (Redis-protocol server): go vet, go test -race with go-redis, smoke tests with redis-cli, redis-py, ioredis"
+bash server/test.sh
+
 step "Node binding"
 (cd bindings/node && npm ci --no-audit --no-fund && node --test)
 

@@ -57,7 +57,7 @@ type DirLock = Box<dyn Any + Send + Sync>;
 
 /// An open store. `Db` is `Send + Sync`: share it between threads by reference or `Arc`.
 pub struct Db {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     /// Interval syncs and merge checks, with the process's background scheduler.
     background: Option<Registration>,
 }
@@ -375,7 +375,7 @@ impl Db {
         self.after_append(pos)
     }
 
-    fn writer(&self) -> Result<&Mutex<Writer>> {
+    pub(crate) fn writer(&self) -> Result<&Mutex<Writer>> {
         self.inner.writer.as_ref().ok_or_else(|| {
             Error::new(
                 ErrorKind::ReadOnly,
@@ -384,7 +384,7 @@ impl Db {
         })
     }
 
-    fn after_append(&self, pos: u64) -> Result<()> {
+    pub(crate) fn after_append(&self, pos: u64) -> Result<()> {
         if self.inner.opts.sync == SyncMode::Always {
             self.inner
                 .durability

@@ -3,6 +3,7 @@
 //! The engine (`db`, `writer`, `recovery`, `keydir`, `datafile`, `record`, `storage`, `sync`)
 //! knows nothing about C; `ffi` is the only module that does.
 
+pub mod cond;
 pub mod datafile;
 pub mod db;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod storage;
 pub mod sync;
 pub mod writer;
 
+pub use cond::{Condition, VERSION_ABSENT};
 pub use db::{Db, Stats, ValueReader};
 pub use error::{Error, ErrorKind, Result};
 pub use iter::Snapshot;

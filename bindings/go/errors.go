@@ -25,7 +25,10 @@ const (
 	CodeBufferTooSmall  = 8  // BC_BUFFER_TOO_SMALL
 	CodeBusy            = 9  // BC_BUSY
 	codeDone            = 10 // BC_DONE
+	CodeConditionFailed = 11 // BC_CONDITION_FAILED
 	notFoundMessage     = "key not found"
+
+	conditionFailedMessage = "a condition failed: a key's version changed"
 )
 
 // Each code must equal its C macro: a difference makes one of the two
@@ -42,6 +45,7 @@ const (
 	_ = uint(CodeBufferTooSmall-C.BC_BUFFER_TOO_SMALL) + uint(C.BC_BUFFER_TOO_SMALL-CodeBufferTooSmall)
 	_ = uint(CodeBusy-C.BC_BUSY) + uint(C.BC_BUSY-CodeBusy)
 	_ = uint(codeDone-C.BC_DONE) + uint(C.BC_DONE-codeDone)
+	_ = uint(CodeConditionFailed-C.BC_CONDITION_FAILED) + uint(C.BC_CONDITION_FAILED-CodeConditionFailed)
 )
 
 // Sentinel errors, one per C status, for use with [errors.Is]. Errors returned
@@ -81,6 +85,9 @@ var (
 	// ErrClosed is returned, as is, by every method of a [DB], [Iter],
 	// [Batch] or [Value] after its Close.
 	ErrClosed = errors.New("bitcask: closed")
+	// ErrConditionFailed: a [Condition] of [Batch.CommitIf] did not hold (a
+	// key's version changed since it was read); nothing was written.
+	ErrConditionFailed = errors.New("bitcask: condition failed")
 )
 
 var sentinels = [...]error{
@@ -94,6 +101,7 @@ var sentinels = [...]error{
 	CodeBufferTooSmall:  ErrBufferTooSmall,
 	CodeBusy:            ErrBusy,
 	codeDone:            nil,
+	CodeConditionFailed: ErrConditionFailed,
 }
 
 var codeNames = [...]string{
@@ -108,6 +116,7 @@ var codeNames = [...]string{
 	CodeBufferTooSmall:  "BC_BUFFER_TOO_SMALL",
 	CodeBusy:            "BC_BUSY",
 	codeDone:            "BC_DONE",
+	CodeConditionFailed: "BC_CONDITION_FAILED",
 }
 
 // CodeName returns the C name of a status code ("BC_NOT_FOUND", ...), or

@@ -281,6 +281,7 @@ function camelCase(obj) {
 
 module.exports = {
   show,
+  expiresAtArg,
   integer,
   keyArg,
   valueArg,

@@ -4,7 +4,7 @@
 
 const { Status, BitcaskError, closedError } = require('./errors');
 const {
-  keyArg, valueArg, batchPutOptions, enc,
+  keyArg, valueArg, batchPutOptions, enc, expiresAtArg,
 } = require('./args');
 const { batchRegistry } = require('./handles');
 const { kInternal, kHandle, kRun, kNative } = require('./symbols');
@@ -104,6 +104,35 @@ class Batch {
     this.#release();
   }
 
+  /** Adds a put that expires at expiresAtMs (unix ms, or a Date). Returns the batch. */
+  putExpiring(key, value, expiresAtMs) {
+    const at = expiresAtArg(expiresAtMs);
+    const k = keyArg(key);
+    const klen = enc.len;
+    const v = valueArg(value);
+    const vlen = enc.len;
+    this.#cell.native.batchPutExpiring(this.#batch(), k, klen, v, vlen, at);
+    return this;
+  }
+
+  /**
+   * Applies the batch like commit(), but only if every condition holds: each
+   * { key, version } (from db.getVersioned() / db.version(); 0n: the key must be absent)
+   * is the key's current version, checked under the store's writer lock. Returns true
+   * when applied (the batch is emptied), false when a condition failed (nothing written,
+   * the batch kept: read again and retry).
+   */
+  commitIf(conditions) {
+    if (!Array.isArray(conditions)) throw new TypeError('conditions must be an array of { key, version }');
+    const dbh = this.#db[kHandle]();
+    const h = this.#batch();
+    const { buf, keep } = encodeConditions(conditions);
+    const applied = this.#cell.native.batchCommitIf(dbh, h, buf, conditions.length);
+    keep.length = 0; // the key buffers had to live until the call returned
+    if (applied) this.#release();
+    return applied;
+  }
+
   /** Frees the batch and its uncommitted operations; later calls throw 'CLOSED'. */
   dispose() {
     if (this.#busy) throw new BitcaskError(Status.BUSY, 'a commitAsync() of this batch is running');
@@ -117,6 +146,26 @@ if (typeof Symbol.dispose === 'symbol') {
   Batch.prototype[Symbol.dispose] = function dispose() {
     this.dispose();
   };
+}
+
+// bc_condition { const uint8_t *key; size_t key_len; uint64_t version; } x n, with the
+// key bytes in buffers kept alive by the caller until the call returns.
+function encodeConditions(conditions) {
+  const koffi = require('koffi');
+  const buf = Buffer.alloc(24 * Math.max(conditions.length, 1));
+  const keep = [];
+  conditions.forEach((c, i) => {
+    if (c === null || typeof c !== 'object') throw new TypeError('each condition must be { key, version }');
+    const key = typeof c.key === 'string' ? Buffer.from(c.key) : Buffer.from(c.key);
+    if (typeof c.version !== 'bigint' && !Number.isSafeInteger(c.version)) {
+      throw new TypeError('condition version must be a bigint (from getVersioned() or version())');
+    }
+    keep.push(key);
+    buf.writeBigUInt64LE(key.length > 0 ? BigInt(koffi.address(key)) : 0n, 24 * i);
+    buf.writeBigUInt64LE(BigInt(key.length), 24 * i + 8);
+    buf.writeBigUInt64LE(BigInt(c.version), 24 * i + 16);
+  });
+  return { buf, keep };
 }
 
 module.exports = { Batch };

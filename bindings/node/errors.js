@@ -14,6 +14,7 @@ const Status = Object.freeze({
   BUFFER_TOO_SMALL: 8,
   BUSY: 9,
   DONE: 10,
+  CONDITION_FAILED: 11,
   // Not a C status: raised by the binding for a call on a closed handle.
   CLOSED: -1,
 });

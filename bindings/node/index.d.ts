@@ -174,6 +174,13 @@ export declare class Batch {
   commit(): void;
   /** Like commit(), on a worker thread; adding to the batch meanwhile throws 'BUSY'. */
   commitAsync(): Promise<void>;
+  /** Adds a put expiring at unix time expiresAtMs (0: never). */
+  putExpiring(key: Bytes, value: Bytes, expiresAtMs: number): this;
+  /**
+   * Commits only if each key still has the version given (0n: absent), checked under the
+   * writer lock. true: applied; false: a condition failed, nothing written.
+   */
+  commitIf(conditions: Array<{ key: Bytes; version: bigint }>): boolean;
   /** Frees the batch; later calls throw 'CLOSED'. */
   dispose(): void;
   [Symbol.dispose](): void;
@@ -191,6 +198,10 @@ export declare class Bitcask implements Iterable<[Buffer, Buffer]> {
 
   /** A copy of the value, or undefined when the key has no live value. */
   get(key: Bytes): Buffer | undefined;
+  /** The value with its expiry (unix ms, 0: never) and version, or undefined when absent. */
+  getVersioned(key: Bytes): { value: Buffer; expiresAtMs: number; version: bigint } | undefined;
+  /** The key's version: 0n when absent; changes on every put or delete of the key. */
+  version(key: Bytes): bigint;
   /** Whether the key has a live value. */
   has(key: Bytes): boolean;
   put(key: Bytes, value: Bytes, options?: PutOptions): void;

@@ -26,6 +26,7 @@ const {
 } = require('./library');
 const { Bitcask } = require('./db');
 const { Batch } = require('./batch');
+require('./cond'); // Bitcask.prototype.getVersioned / version
 const { pool } = require('./pool');
 const { kInternal } = require('./symbols');
 

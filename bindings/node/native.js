@@ -21,6 +21,8 @@ if (koffi.sizeof('void *') !== 8) {
 
 // Type names are global to a koffi instance (one per JS thread), so declare them once.
 for (const name of OPAQUE_TYPES) koffi.opaque(name);
+// bc_batch_commit_if's conditions are passed as raw bytes (batch.js encodeConditions).
+koffi.struct('bc_condition', { key: 'const uint8_t *', key_len: 'size_t', version: 'uint64_t' });
 
 // Copies `n` bytes from a C address into a JS buffer (far cheaper than koffi.view()).
 const memcpy = koffi.load(null).func('void *memcpy(void *dst, uint64_t src, size_t n)');
@@ -252,6 +254,39 @@ class Native {
 
   valueClose(v) {
     this.f.value_close(v);
+  }
+
+  /** Returns [value, expiresAtMs, version] (copies), or undefined when the key is absent. */
+  getVersioned(db, k, klen) {
+    const s = this.slot;
+    const st = this.f.get_versioned(db, k, klen, s[0], s[1], s[2], s[3]);
+    if (st === Status.NOT_FOUND) return undefined;
+    if (st !== 0) throw this.fail(st);
+    const u = this.u64;
+    const [ptr, n, expiresAt, version] = [u[0], Number(u[1]), u[2], u[3]];
+    try {
+      return [this.copyOut(ptr, n, false), Number(expiresAt), version];
+    } finally {
+      this.f.free(ptr);
+    }
+  }
+
+  /** The key's version (0n: absent). */
+  keyVersion(db, k, klen) {
+    this.check(this.f.get_version(db, k, klen, this.slot[0]));
+    return this.u64[0];
+  }
+
+  batchPutExpiring(b, k, klen, v, vlen, expiresAtMs) {
+    this.check(this.f.batch_put_expiring(b, k, klen, v, vlen, expiresAtMs));
+  }
+
+  /** conds: a Buffer of bc_condition structs. Returns false on BC_CONDITION_FAILED. */
+  batchCommitIf(db, b, conds, n) {
+    const st = this.f.batch_commit_if(db, b, n > 0 ? conds : null, n);
+    if (st === Status.CONDITION_FAILED) return false;
+    if (st !== 0) throw this.fail(st);
+    return true;
   }
 }
 

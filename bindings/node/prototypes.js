@@ -64,6 +64,12 @@ const PROTOTYPES = {
   options_set_auto_merge: 'int32_t bc_options_set_auto_merge(bc_options *opts, bool enabled)',
   options_set_merge_window: 'int32_t bc_options_set_merge_window(bc_options *opts, uint32_t start_hour, uint32_t end_hour)',
   options_set_merge_check_interval_ms: 'int32_t bc_options_set_merge_check_interval_ms(bc_options *opts, uint32_t ms)',
+
+  // Conditional writes (cond.js, Batch.putExpiring / commitIf).
+  get_versioned: 'int32_t bc_get_versioned(bc_db *db, const uint8_t *key, size_t key_len, void *value_out, void *value_len_out, void *expires_at_ms_out, void *version_out)',
+  get_version: 'int32_t bc_get_version(bc_db *db, const uint8_t *key, size_t key_len, void *version_out)',
+  batch_put_expiring: 'int32_t bc_batch_put_expiring(bc_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, uint64_t expires_at_ms)',
+  batch_commit_if: 'int32_t bc_batch_commit_if(bc_db *db, bc_batch *batch, const bc_condition *conds, size_t n_conds)',
 };
 
 module.exports = { OPAQUE_TYPES, PROTOTYPES };

@@ -4,6 +4,7 @@
 use super::db::{bc_db, db_ref};
 use super::helpers::{bytes, free_handle, handle_mut, handle_ref, new_handle};
 use super::status::{guard, Outcome};
+use crate::cond::Condition;
 use crate::db::{check_key, check_value, now_ms};
 use crate::error::{Error, Result};
 use crate::Op;
@@ -161,4 +162,82 @@ pub unsafe extern "C" fn bc_batch_commit(db: *mut bc_db, batch: *mut bc_batch) -
 pub unsafe extern "C" fn bc_batch_free(batch: *mut bc_batch) {
     // SAFETY: NULL or a pointer from bc_batch_new, freed once (caller's contract).
     unsafe { free_handle(batch) }
+}
+
+/// The version of a key with no live value (never written, deleted or expired). Versions
+/// of live keys are never 0.
+pub const BC_VERSION_ABSENT: u64 = 0;
+
+/// A precondition of `bc_batch_commit_if`: the key `key`/`key_len` must have version
+/// `version` when the batch is applied (`BC_VERSION_ABSENT`: it must have no live value).
+#[repr(C)]
+pub struct bc_condition {
+    pub key: *const u8,
+    pub key_len: usize,
+    pub version: u64,
+}
+
+/// Adds a put that expires at unix time `expires_at_ms` (0 = never) to the batch: the
+/// batch form of `bc_put_expiring`, for keeping or setting an absolute expiry.
+/// Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_batch_put_expiring(
+    batch: *mut bc_batch,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+    expires_at_ms: u64,
+) -> i32 {
+    // SAFETY: forwarded contract of this function.
+    guard(|| unsafe { push(batch, key, key_len, value, value_len, expires_at_ms, false) })
+}
+
+/// Applies the batch as `bc_batch_commit` does (atomically, in order, one write) if, and
+/// only if, every one of the `n_conds` conditions holds: each key has exactly the version
+/// given (`BC_VERSION_ABSENT`: no live value; an expired key has none). The check and the
+/// write happen under the store's writer lock, so no other write, from any thread, can
+/// land between them. `conds` may be NULL when `n_conds` is 0; an empty batch just checks.
+///
+/// On `BC_OK` the batch was applied and is emptied. On `BC_CONDITION_FAILED` nothing was
+/// written and the batch is left as it was: read the keys again and retry.
+/// Returns `BC_OK`, `BC_CONDITION_FAILED`, `BC_INVALID_ARGUMENT`, `BC_READ_ONLY`,
+/// `BC_CORRUPTION`, `BC_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_batch_commit_if(
+    db: *mut bc_db,
+    batch: *mut bc_batch,
+    conds: *const bc_condition,
+    n_conds: usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: checked by the helpers; liveness is the caller's contract.
+        let (db, b) = unsafe { (db_ref(db)?, handle_mut(batch, "batch")?) };
+        let raw: &[bc_condition] = if n_conds == 0 {
+            &[]
+        } else if conds.is_null() {
+            return Err(Error::invalid(format!(
+                "conds is NULL but n_conds is {n_conds}"
+            )));
+        } else {
+            // SAFETY: non-NULL; n_conds elements promised by the caller.
+            unsafe { std::slice::from_raw_parts(conds, n_conds) }
+        };
+        let conditions = raw
+            .iter()
+            .map(|c| {
+                // SAFETY: validity of each key is the caller's contract.
+                unsafe { bytes(c.key, c.key_len, "condition key") }.map(|key| Condition {
+                    key,
+                    version: c.version,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let ops: Vec<Op<'_>> = b.ops.iter().map(BatchOp::as_op).collect();
+        if !db.write_if(&conditions, &ops)? {
+            return Ok(Outcome::ConditionFailed);
+        }
+        b.ops.clear();
+        Ok(Outcome::Ok)
+    })
 }

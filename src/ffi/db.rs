@@ -5,7 +5,7 @@ use std::ffi::{c_char, CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
 use super::helpers::{
-    bytes, bytes_mut, handle_ref, into_handle, malloc_copy, null, out, take_handle,
+    bytes, bytes_mut, handle_ref, into_handle, malloc_copy, null, out, out_opt, take_handle,
 };
 use super::options::bc_options;
 use super::status::{guard, Outcome};
@@ -305,6 +305,88 @@ pub unsafe extern "C" fn bc_needs_merge(db: *mut bc_db, needed_out: *mut bool) -
         // SAFETY: checked by the helpers; validity is the caller's contract.
         let (needed_out, db) = unsafe { (out(needed_out, "needed_out")?, db_ref(db)?) };
         needed_out.write(db.needs_merge());
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Reads `key`'s value together with its expiry and its version: a number that changes on
+/// every put or delete of the key (rewriting the same value, or only changing its expiry,
+/// is a new version) and stays the same across merges and reopens. Pass the version to
+/// `bc_batch_commit_if` to write only if nobody wrote the key in between.
+///
+/// On `BC_OK`: if `value_out` is not NULL, `*value_out` receives a new buffer of
+/// `*value_len_out` bytes to free with `bc_free` (pass both NULL to skip the copy);
+/// `*expires_at_ms_out` (if not NULL) the expiry in unix milliseconds, 0 for none;
+/// `*version_out` (if not NULL) the version, never `BC_VERSION_ABSENT`.
+///
+/// Returns `BC_OK`, `BC_NOT_FOUND` (missing, deleted or expired: its version is
+/// `BC_VERSION_ABSENT`), `BC_INVALID_ARGUMENT`, `BC_CORRUPTION`, `BC_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_get_versioned(
+    db: *mut bc_db,
+    key: *const u8,
+    key_len: usize,
+    value_out: *mut *mut u8,
+    value_len_out: *mut usize,
+    expires_at_ms_out: *mut u64,
+    version_out: *mut u64,
+) -> i32 {
+    guard(|| {
+        if value_out.is_null() != value_len_out.is_null() {
+            return Err(null("one of value_out and value_len_out"));
+        }
+        // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+        let (value_out, value_len_out, exp_out, ver_out, (db, key)) = unsafe {
+            (
+                out_opt(value_out),
+                out_opt(value_len_out),
+                out_opt(expires_at_ms_out),
+                out_opt(version_out),
+                db_key(db, key, key_len)?,
+            )
+        };
+        let want_value = value_out.is_some();
+        let found = db.get_versioned_with(key, |v, exp, ver| {
+            let buf = if want_value {
+                malloc_copy(v).map(|b| Some((b, v.len())))
+            } else {
+                Ok(None)
+            };
+            buf.map(|b| (b, exp, ver))
+        })?;
+        let Some(found) = found else {
+            return Ok(Outcome::NotFound);
+        };
+        let (buf, exp, ver) = found?;
+        if let (Some((b, len)), Some(vo), Some(lo)) = (buf, value_out, value_len_out) {
+            vo.write(b);
+            lo.write(len);
+        }
+        if let Some(o) = exp_out {
+            o.write(exp);
+        }
+        if let Some(o) = ver_out {
+            o.write(ver);
+        }
+        Ok(Outcome::Ok)
+    })
+}
+
+/// Reads `key`'s version only (its record header, not its value). On `BC_OK`,
+/// `*version_out` receives the version, `BC_VERSION_ABSENT` if the key has no live value.
+/// Returns `BC_OK`, `BC_INVALID_ARGUMENT`, `BC_CORRUPTION`, `BC_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_get_version(
+    db: *mut bc_db,
+    key: *const u8,
+    key_len: usize,
+    version_out: *mut u64,
+) -> i32 {
+    guard(|| {
+        // SAFETY: pointers checked by the helpers; validity is the caller's contract.
+        let (version_out, (db, key)) =
+            unsafe { (out(version_out, "version_out")?, db_key(db, key, key_len)?) };
+        version_out.write(db.version(key)?);
         Ok(Outcome::Ok)
     })
 }

@@ -41,6 +41,9 @@ pub const BC_BUSY: i32 = 9;
 /// The iterator is exhausted (from `bc_iter_next`). Not an error: the thread's message is
 /// left unchanged.
 pub const BC_DONE: i32 = 10;
+/// A condition of `bc_batch_commit_if` did not hold: a key's version changed since it was
+/// read (or a key required absent exists). Nothing was written; read again and retry.
+pub const BC_CONDITION_FAILED: i32 = 11;
 
 /// What a function's body produced when it did not fail.
 pub(super) enum Outcome {
@@ -50,6 +53,8 @@ pub(super) enum Outcome {
     NotFound,
     /// `BC_DONE`; leaves the thread's message alone.
     Done,
+    /// `BC_CONDITION_FAILED`; sets the thread's message to say so.
+    ConditionFailed,
 }
 
 /// The status of an engine error. Exhaustive on purpose: a new `ErrorKind` does not
@@ -82,6 +87,7 @@ fn name_of(status: i32) -> &'static CStr {
         BC_BUFFER_TOO_SMALL => c"BC_BUFFER_TOO_SMALL",
         BC_BUSY => c"BC_BUSY",
         BC_DONE => c"BC_DONE",
+        BC_CONDITION_FAILED => c"BC_CONDITION_FAILED",
         _ => c"BC_UNKNOWN",
     }
 }
@@ -115,6 +121,10 @@ pub(super) fn guard(body: impl FnOnce() -> Result<Outcome>) -> i32 {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(Outcome::Ok)) => BC_OK,
         Ok(Ok(Outcome::Done)) => BC_DONE,
+        Ok(Ok(Outcome::ConditionFailed)) => {
+            set_error_static(c"a condition failed: a key's version changed");
+            BC_CONDITION_FAILED
+        }
         Ok(Ok(Outcome::NotFound)) => {
             set_error_static(c"key not found");
             BC_NOT_FOUND

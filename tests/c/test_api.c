@@ -289,7 +289,7 @@ static void test_version_and_status_strings(void) {
             CHECK(names[i].code != names[j].code);
     }
     CHECK(BC_OK == 0);
-    const int32_t unknown[] = {-1, 11, 100, INT32_MIN, INT32_MAX};
+    const int32_t unknown[] = {-1, 12, 100, INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECK(strcmp(bc_status_str(unknown[i]), "BC_UNKNOWN") == 0);
 
@@ -1877,6 +1877,126 @@ static void test_concurrency(void) {
 
 /* ------------------------------------------------------------------------------------ */
 
+/* Conditional writes: versions from bc_get_versioned/bc_get_version, bc_batch_commit_if. */
+struct incr_arg {
+    bc_db *db;
+    int rounds;
+};
+
+static void *incr_thread(void *p) {
+    struct incr_arg *a = p;
+    bc_batch *b = bc_batch_new();
+    CHECK(b != NULL);
+    for (int i = 0; i < a->rounds; i++) {
+        for (;;) {
+            uint8_t *v = NULL;
+            size_t vl = 0;
+            uint64_t ver = BC_VERSION_ABSENT;
+            long n = 0;
+            int32_t rc = bc_get_versioned(a->db, S("counter"), &v, &vl, NULL, &ver);
+            CHECK(rc == BC_OK || rc == BC_NOT_FOUND);
+            if (rc == BC_OK) {
+                char tmp[32] = {0};
+                memcpy(tmp, v, vl < 31 ? vl : 31);
+                n = atol(tmp);
+                bc_free(v);
+            }
+            char next[32];
+            snprintf(next, sizeof next, "%ld", n + 1);
+            OK(bc_batch_put(b, S("counter"), S(next)));
+            bc_condition c = {(const uint8_t *)"counter", 7, ver};
+            rc = bc_batch_commit_if(a->db, b, &c, 1);
+            if (rc == BC_OK) {
+                break;
+            }
+            CHECK_RC(rc, BC_CONDITION_FAILED);
+            CHECK(bc_batch_len(b) == 1); /* left as it was */
+            bc_batch_clear(b);
+        }
+    }
+    bc_batch_free(b);
+    return NULL;
+}
+
+static void test_conditional_writes(void) {
+    TEST_DIR(dir, "cond");
+    bc_db *db = OPEN(dir, NULL);
+    CHECK(strcmp(bc_status_str(BC_CONDITION_FAILED), "BC_CONDITION_FAILED") == 0);
+
+    uint64_t ver = 12345, exp = 7;
+    OK(bc_get_version(db, S("k"), &ver));
+    CHECK(ver == BC_VERSION_ABSENT);
+    uint8_t *v = SENT_PTR;
+    size_t vl = SENT_LEN;
+    ver = 12345;
+    CHECK_RC(bc_get_versioned(db, S("k"), &v, &vl, &exp, &ver), BC_NOT_FOUND);
+    CHECK(v == SENT_PTR && vl == SENT_LEN && ver == 12345 && exp == 7); /* untouched */
+
+    /* "absent" condition: SET NX. */
+    bc_batch *b = bc_batch_new();
+    bc_condition absent = {(const uint8_t *)"k", 1, BC_VERSION_ABSENT};
+    OK(bc_batch_put(b, S("k"), S("one")));
+    OK(bc_batch_commit_if(db, b, &absent, 1));
+    CHECK(bc_batch_len(b) == 0);
+    OK(bc_batch_put(b, S("k"), S("two")));
+    CHECK_RC(bc_batch_commit_if(db, b, &absent, 1), BC_CONDITION_FAILED);
+    CHECK_MSG();
+    CHECK(bc_batch_len(b) == 1);
+    EXPECT_VAL(db, "k", "one");
+    bc_batch_clear(b);
+
+    /* Version of a live key, with its value and expiry; NULL value_out skips the copy. */
+    OK(bc_get_versioned(db, S("k"), &v, &vl, &exp, &ver));
+    CHECK(vl == 3 && memcmp(v, "one", 3) == 0 && exp == 0 && ver != BC_VERSION_ABSENT);
+    bc_free(v);
+    uint64_t ver2 = 0;
+    OK(bc_get_versioned(db, S("k"), NULL, NULL, NULL, &ver2));
+    CHECK(ver2 == ver);
+    OK(bc_get_version(db, S("k"), &ver2));
+    CHECK(ver2 == ver);
+    INVALID(bc_get_versioned(db, S("k"), &v, NULL, NULL, NULL));
+    INVALID(bc_get_version(db, S("k"), NULL));
+
+    /* Compare-and-swap with an absolute expiry; a stale version fails, nothing written. */
+    uint64_t at = now_ms() + 3600 * 1000;
+    bc_condition cas = {(const uint8_t *)"k", 1, ver};
+    OK(bc_batch_put_expiring(b, S("k"), S("three"), at));
+    OK(bc_batch_put(b, S("other"), S("x")));
+    OK(bc_batch_commit_if(db, b, &cas, 1));
+    OK(bc_get_versioned(db, S("k"), NULL, NULL, &exp, &ver2));
+    CHECK(exp == at && ver2 != ver);
+    OK(bc_batch_put(b, S("k"), S("four")));
+    CHECK_RC(bc_batch_commit_if(db, b, &cas, 1), BC_CONDITION_FAILED);
+    EXPECT_VAL(db, "k", "three");
+    bc_batch_clear(b);
+
+    /* An expired key is absent. */
+    OK(bc_put_expiring(db, S("gone"), S("x"), now_ms() - 1));
+    bc_condition gone = {(const uint8_t *)"gone", 4, BC_VERSION_ABSENT};
+    OK(bc_batch_commit_if(db, b, &gone, 1)); /* empty batch: just the check */
+
+    /* Bad arguments. */
+    INVALID(bc_batch_commit_if(db, b, NULL, 1));
+    bc_condition bad = {NULL, 0, 0};
+    INVALID(bc_batch_commit_if(db, b, &bad, 1));
+    INVALID(bc_batch_put_expiring(b, NULL, 0, S("v"), 0));
+    INVALID(bc_batch_commit_if(NULL, b, NULL, 0));
+    bc_batch_free(b);
+
+    /* Concurrent increments: every one lands exactly once. */
+    enum { THREADS = 4, ROUNDS = 250 };
+    pthread_t t[THREADS];
+    struct incr_arg arg = {db, ROUNDS};
+    for (int i = 0; i < THREADS; i++) {
+        CHECK(pthread_create(&t[i], NULL, incr_thread, &arg) == 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        CHECK(pthread_join(t[i], NULL) == 0);
+    }
+    EXPECT_VAL(db, "counter", "1000");
+    OK(bc_close(db));
+}
+
 #define RUN(test)                                                                            \
     do {                                                                                     \
         printf("%s\n", #test);                                                               \
@@ -1913,6 +2033,7 @@ int main(int argc, char **argv) {
     RUN(test_corruption);
     RUN(test_merge);
     RUN(test_concurrency);
+    RUN(test_conditional_writes);
 
     rm_rf(root);
     printf("%d passed, 0 failed\n", atomic_load(&passed));
