@@ -13,6 +13,7 @@
 #   LIBDIR/pkgconfig/bitcask.pc
 #   INCLUDEDIR/bitcask.h
 #   BINDIR/bitcask                        the command-line tool
+#   BINDIR/bitcaskd                       the Redis-protocol server (built with Go, libbitcask linked in)
 #
 # After installing into a system directory, run `ldconfig` (as root) so the loader's cache
 # knows the new library; programs using a copy in any other PREFIX need an rpath (or
@@ -52,11 +53,13 @@ LIB_SO  := target/release/libbitcask.so
 LIB_A   := target/release/libbitcask.a
 HEADER  := include/bitcask.h
 CLI_BIN := cli/target/release/bitcask
+SERVER_BIN := target/release/bitcaskd
+GO      ?= go
 PC      := target/bitcask.pc
 
-.PHONY: all lib cli install uninstall test-install clean version
+.PHONY: all lib cli server install uninstall test-install clean version
 
-all: lib cli $(PC)
+all: lib cli server $(PC)
 
 # cargo decides what is stale; these always ask it.
 lib:
@@ -75,6 +78,14 @@ $(HEADER): | $(LIB_SO)
 $(CLI_BIN):
 	$(CARGO) build --release $(CARGO_FLAGS) --manifest-path cli/Cargo.toml
 
+# bitcaskd links target/release/libbitcask.a statically (bindings/go's default), so the
+# installed binary needs no libbitcask.so at run time.
+server: | $(LIB_A)
+	cd server && $(GO) build -o ../$(SERVER_BIN) .
+
+$(SERVER_BIN): | $(LIB_A)
+	cd server && $(GO) build -o ../$(SERVER_BIN) .
+
 # Regenerated on every make and install (cheap), because PREFIX and LIBDIR go into it.
 .PHONY: $(PC)
 $(PC): bitcask.pc.in Cargo.toml
@@ -82,7 +93,7 @@ $(PC): bitcask.pc.in Cargo.toml
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
-install: $(LIB_SO) $(LIB_A) $(HEADER) $(CLI_BIN) $(PC)
+install: $(LIB_SO) $(LIB_A) $(HEADER) $(CLI_BIN) $(SERVER_BIN) $(PC)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	$(INSTALL) -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -91,8 +102,10 @@ install: $(LIB_SO) $(LIB_A) $(HEADER) $(CLI_BIN) $(PC)
 	$(INSTALL) -m 0644 $(HEADER) $(DESTDIR)$(INCLUDEDIR)/bitcask.h
 	$(INSTALL) -m 0644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/bitcask.pc
 	$(INSTALL) -m 0755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/bitcask
+	$(INSTALL) -m 0755 $(SERVER_BIN) $(DESTDIR)$(BINDIR)/bitcaskd
 ifneq ($(strip $(STRIP)),)
-	$(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(BINDIR)/bitcask
+	$(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(BINDIR)/bitcask \
+	    $(DESTDIR)$(BINDIR)/bitcaskd
 	$(STRIP) --strip-debug $(DESTDIR)$(LIBDIR)/libbitcask.a
 endif
 
@@ -100,7 +113,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libbitcask.so $(DESTDIR)$(LIBDIR)/libbitcask.a \
 	      $(DESTDIR)$(INCLUDEDIR)/bitcask.h $(DESTDIR)$(PKGCONFIGDIR)/bitcask.pc \
-	      $(DESTDIR)$(BINDIR)/bitcask
+	      $(DESTDIR)$(BINDIR)/bitcask $(DESTDIR)$(BINDIR)/bitcaskd
 
 test-install:
 	bash tests/install.sh

@@ -116,6 +116,9 @@ check "lib/libbitcask.a" test -f "$lib/libbitcask.a"
 check "include/bitcask.h" cmp -s "$prefix/include/bitcask.h" include/bitcask.h
 check "lib/pkgconfig/bitcask.pc" test -f "$lib/pkgconfig/bitcask.pc"
 check "bin/bitcask is executable" test -x "$prefix/bin/bitcask"
+check "bin/bitcaskd is executable" test -x "$prefix/bin/bitcaskd"
+check "bin/bitcaskd needs no libbitcask.so" bash -c "! ldd '$prefix/bin/bitcaskd' | grep -q libbitcask"
+check "bin/bitcaskd --help names its flags" bash -c "'$prefix/bin/bitcaskd' --help 2>&1 | grep -q -- -requirepass"
 
 soname=$(readelf -d "$lib/libbitcask.so.$version" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 check "SONAME is libbitcask.so.$major (got '$soname')" test "$soname" = "libbitcask.so.$major"
@@ -315,6 +318,7 @@ make --no-print-directory install DESTDIR="$stage" PREFIX=/opt/bitcask >/dev/nul
 check "staged lib/libbitcask.so.$version" test -f "$stage/opt/bitcask/lib/libbitcask.so.$version"
 check "staged bitcask.pc says prefix=/opt/bitcask" grep -qx 'prefix=/opt/bitcask' "$stage/opt/bitcask/lib/pkgconfig/bitcask.pc"
 check "staged bin/bitcask" test -x "$stage/opt/bitcask/bin/bitcask"
+check "staged bin/bitcaskd" test -x "$stage/opt/bitcask/bin/bitcaskd"
 check "staged libbitcask.so.$version is stripped" no_debug_info "$stage/opt/bitcask/lib/libbitcask.so.$version"
 make --no-print-directory uninstall DESTDIR="$stage" PREFIX=/opt/bitcask >/dev/null
 check "make uninstall (DESTDIR) leaves no file" test -z "$(find "$stage" ! -type d)"
