@@ -248,7 +248,5 @@ pub unsafe extern "C" fn bc_options_set_merge_check_interval_ms(
     ms: u32,
 ) -> i32 {
     // SAFETY: forwarded contract of this function.
-    unsafe {
-        set_option(opts, |o| o.merge.set_check_interval_ms(ms))
-    }
+    unsafe { set_option(opts, |o| o.merge.set_check_interval_ms(ms)) }
 }
