@@ -11,69 +11,37 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use bitcask::datafile::DataFile;
-use bitcask::hint::{self, HintEntry, HintWriter};
-use bitcask::record::{
-    checksum, decode_record, Header, FLAG_BATCH_CONT, FLAG_BATCH_PREV, HEADER_LEN, MAX_KEY_LEN,
-    MAX_VALUE_LEN,
+use bitcask::format::{
+    checksum, decode_hint, decode_record, Header, HintEntry, HintWriter, FLAG_BATCH_CONT,
+    FLAG_BATCH_PREV, HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN,
 };
-use bitcask::sim::SimDisk;
-use bitcask::storage::Storage;
+use bitcask::testing::{DataFile, SimDisk, Storage};
 use bitcask::{Db, ErrorKind, Options};
 
 // ---------------------------------------------------------------------------------------
 // Bugs fuzzing found (all fixed; fuzz/README.md tells each one)
 // ---------------------------------------------------------------------------------------
 
-thread_local! {
-    static STRICT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Makes the checks on this thread stop skipping inputs that triggered the bugs below (the
-/// replay of fuzz/known_bugs/ uses it, so every reproducer is checked in full).
-pub fn set_strict(strict: bool) {
-    STRICT.with(|s| s.set(strict));
-}
-
-/// Bugs the fuzz targets found, each with reproducers in fuzz/known_bugs/. All are fixed
-/// (fuzz/README.md says how, and `replay_known_bugs` in tests/fuzz_replay.rs replays the
-/// reproducers strictly in every `cargo test`). While they were open, inputs that trigger
-/// them were skipped so that fuzzing could look for others; outside strict mode the guards
-/// still skip those inputs, which is now needless and can go. What they were:
-/// - an intact record or hint entry with a seq at or near u64::MAX overflowed `seq + 1`
-///   in the scan's batch check, recovery's `next_seq` and the writer's counter (now such a
-///   stamp is a corruption error at open). Skipped: any seq in the upper half of the range.
-/// - a data file with id u32::MAX overflowed `id + 1` when open picked the next file id
-///   (ids are now capped at `layout::MAX_FILE_ID`).
-/// - a file name with more leading zeros than the six-digit padding (`0000002.data`) was
-///   taken as id 2 and then not found under `000002.data` (only canonical names are data
-///   files now: src/layout.rs).
-/// - a read-only open during a committed merge looked for an output's hint file under the
-///   suffix of its data file (each is now found under whichever name it has:
-///   src/recovery/mod.rs `sources`).
-/// - recovery decided between two versions of a key by the seq in an unverified record
-///   header (`Shard::seq_of`, src/keydir.rs; now only CRC-verified records count).
-/// - a merge while the current version of some key was damaged left that key pointing
-///   into a deleted input file (the merge now drops such entries: src/merge/mod.rs
-///   `drop_entries_into`).
-fn skips_known_bug() -> bool {
-    !STRICT.with(|s| s.get())
-}
-
-const HUGE_SEQ: u64 = 1 << 63;
-
-fn has_max_seq_record(data: &[u8]) -> bool {
-    (0..data.len().saturating_sub(HEADER_LEN - 1)).any(|p| {
-        Header::decode(&data[p..]).is_some_and(|h| h.seq >= HUGE_SEQ)
-            && decode_record(&data[p..]).is_some()
-    })
-}
-
-fn has_max_seq_hint(data: &[u8]) -> bool {
-    let mut max = false;
-    let _ = hint::decode(data, |e| max |= e.seq >= HUGE_SEQ);
-    max
-}
+// Bugs the fuzz targets found, each with reproducers in fuzz/known_bugs/. All are fixed
+// (fuzz/README.md says how, and `replay_known_bugs` in tests/fuzz_replay.rs replays the
+// reproducers in every `cargo test`). No input is skipped: every check below runs on every
+// input. What they were:
+// - an intact record or hint entry with a seq at or near u64::MAX overflowed `seq + 1`
+//   in the scan's batch check, recovery's `next_seq` and the writer's counter (now such a
+//   stamp is a corruption error at open).
+// - a data file with id u32::MAX overflowed `id + 1` when open picked the next file id
+//   (ids are now capped at `layout::MAX_FILE_ID`).
+// - a file name with more leading zeros than the six-digit padding (`0000002.data`) was
+//   taken as id 2 and then not found under `000002.data` (only canonical names are data
+//   files now: src/layout.rs).
+// - a read-only open during a committed merge looked for an output's hint file under the
+//   suffix of its data file (each is now found under whichever name it has:
+//   src/recovery/mod.rs `sources`).
+// - recovery decided between two versions of a key by the seq in an unverified record
+//   header (`Shard::seq_of`, src/keydir.rs; now only CRC-verified records count).
+// - a merge while the current version of some key was damaged left that key pointing
+//   into a deleted input file (the merge now drops such entries: src/merge/mod.rs
+//   `drop_entries_into`).
 
 // ---------------------------------------------------------------------------------------
 // record_decoder
@@ -124,9 +92,6 @@ pub fn fix_hint_crc(data: &mut [u8]) {
 }
 
 fn record_checks(data: &[u8]) {
-    if skips_known_bug() && has_max_seq_record(data) {
-        return;
-    }
     let header = Header::decode(data);
     if let Some(h) = header {
         // Only headers this library could have written are accepted, so re-encoding gives
@@ -278,7 +243,7 @@ struct OwnedHint {
     key: Vec<u8>,
 }
 
-/// `hint::decode` on arbitrary bytes: no panic; an accepted file has as many entries as its
+/// `decode_hint` on arbitrary bytes: no panic; an accepted file has as many entries as its
 /// trailer says, each with legal lengths, and writing them again with `HintWriter` gives back
 /// exactly the input; a refused file visits nothing. Then the same with the CRC fixed up
 /// (`fix_hint_crc`), so that the fuzzer reaches the entry parser.
@@ -293,7 +258,7 @@ pub fn hint_decoder(data: &[u8]) {
 
 fn hint_checks(data: &[u8]) {
     let mut seen = Vec::new();
-    let result = hint::decode(data, |e| {
+    let result = decode_hint(data, |e| {
         seen.push(OwnedHint {
             seq: e.seq,
             expires_at: e.expires_at,
@@ -469,16 +434,6 @@ pub fn open_dir(data: &[u8]) {
             }
         }
     }
-    if skips_known_bug()
-        && files.iter().any(|(name, bytes)| {
-            name.starts_with("4294967295.")
-                || *name == "0000002.data"
-                || has_max_seq_record(bytes)
-                || has_max_seq_hint(bytes)
-        })
-    {
-        return;
-    }
     let disk = SimDisk::new(1);
     let dir = Path::new(DIR);
     disk.create_dir_all(dir).unwrap();
@@ -517,22 +472,8 @@ pub fn open_dir(data: &[u8]) {
         return;
     };
     let mut expected = view(&db);
-    // Keys whose current version is damaged (two of the fixed bugs concerned them).
-    let damaged: Vec<Vec<u8>> = expected
-        .iter()
-        .filter(|(_, v)| v.is_none())
-        .map(|(k, _)| k.clone())
-        .collect();
     if let Some(ro) = &ro_view {
-        // A fixed bug: during a committed merge a read-only open looked for an output's
-        // hint file under the suffix of its data file, so where one was renamed and the
-        // other not it scanned instead, and scanning and hints disagree on damaged records.
-        let mixed_merge = files.contains_key("MERGE")
-            && files.keys().any(|n| n.ends_with(".merging"))
-            && skips_known_bug();
-        if !mixed_merge {
-            assert_views_equal(ro, &expected, "read-only and writable opens differ");
-        }
+        assert_views_equal(ro, &expected, "read-only and writable opens differ");
     }
     let _ = db.stats().to_json();
     // Writes work, and win over what the directory held: a new key, an overwrite of the
@@ -559,10 +500,7 @@ pub fn open_dir(data: &[u8]) {
         };
     }
     assert_views_equal(&expected, &view(&db), "the probe writes changed other keys");
-    // A fixed bug: a merge left keys whose current version is damaged pointing into the
-    // deleted input files (see `skips_known_bug`).
-    let merge_hits_known_bug = !damaged.is_empty() && skips_known_bug();
-    if flags & FLAG_MERGE != 0 && !merge_hits_known_bug {
+    if flags & FLAG_MERGE != 0 {
         match db.merge() {
             Ok(_) => {}
             Err(e) => assert_eq!(e.kind(), ErrorKind::Corruption, "merge failed: {e:?}"),
@@ -576,18 +514,10 @@ pub fn open_dir(data: &[u8]) {
 
     // 3. The store the engine left behind opens again and shows the same data.
     let db = open_checked(&storage, &opts).expect("a store that opened once does not reopen");
-    let unsure: &[Vec<u8>] = if skips_known_bug() { &damaged } else { &[] };
-    let without =
-        |v: View| -> View { v.into_iter().filter(|(k, _)| !unsure.contains(k)).collect() };
-    let expected = without(expected);
-    assert_views_equal(&expected, &without(view(&db)), "reopening changed the data");
+    assert_views_equal(&expected, &view(&db), "reopening changed the data");
     db.close().expect("second close failed");
     let db = open_checked(&storage, &ro_opts).expect("read-only reopen failed");
-    assert_views_equal(
-        &expected,
-        &without(view(&db)),
-        "read-only reopen shows other data",
-    );
+    assert_views_equal(&expected, &view(&db), "read-only reopen shows other data");
 }
 
 /// Opens the store; a failure must have a kind that describes the directory.

@@ -4,13 +4,9 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
+use crate::layout::data_file_name;
 use crate::record::{decode_record, Header, Record, HEADER_LEN};
 use crate::storage::StorageFile;
-
-// The names live in `layout`; kept here for the CLI until it moves to `bitcask::inspect`.
-pub use crate::layout::{
-    data_file_name, parse_data_file_name, parse_numbered, DATA_SUFFIX, MAX_FILE_ID,
-};
 
 pub struct DataFile {
     id: u32,

@@ -17,14 +17,13 @@ use crate::datafile::DataFile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::iter::Snapshot;
 use crate::keydir::Keydir;
+use crate::layout::LOCK_FILE;
 use crate::merge::{self, MergeProgress, MergeReport, Scope};
 use crate::options::{Options, SyncMode};
 use crate::record::{HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN};
-use crate::recovery::{self, RecoveryReport, LOCK_FILE};
+use crate::recovery::{self, RecoveryReport};
 use crate::sched::{self, Background, Registration};
-use crate::stats::FileTable;
-// `Stats` lives in `stats.rs` (with its JSON); this path is kept for existing users.
-pub use crate::stats::Stats;
+use crate::stats::{FileTable, Stats};
 use crate::storage::{OsStorage, PathKind, Storage};
 use crate::sync::GroupCommit;
 use crate::writer::{Op, Writer};
@@ -158,17 +157,23 @@ fn start_background(inner: &Arc<Inner>) -> Result<Option<Registration>> {
 
 impl Db {
     pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Db> {
-        Db::open_with_storage(path, opts, Arc::new(OsStorage))
+        Db::open_on(path.as_ref(), opts, Arc::new(OsStorage))
     }
 
-    /// Opens the store on any storage backend (tests use a simulated disk).
+    /// Opens the store on any storage backend: the tests' simulated disk (`testing::SimDisk`)
+    /// or a storage that fails on cue.
+    #[cfg(feature = "testing")]
     pub fn open_with_storage(
         path: impl AsRef<Path>,
         opts: Options,
         storage: Arc<dyn Storage>,
     ) -> Result<Db> {
+        Db::open_on(path.as_ref(), opts, storage)
+    }
+
+    pub(crate) fn open_on(path: &Path, opts: Options, storage: Arc<dyn Storage>) -> Result<Db> {
         opts.validate()?;
-        let dir = path.as_ref().to_path_buf();
+        let dir = path.to_path_buf();
         prepare_dir(&*storage, &dir, &opts)?;
         let lock = lock_dir(&*storage, &dir, &opts)?;
         let inner = Arc::new(Inner::load(dir, storage, opts, lock)?);

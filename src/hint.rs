@@ -15,9 +15,6 @@ use std::io;
 use crate::record::{MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::storage::StorageFile;
 
-// The names live in `layout`; kept here for the CLI until it moves to `bitcask::inspect`.
-pub use crate::layout::{hint_file_name, HINT_SUFFIX};
-
 pub const MAGIC: [u8; 8] = *b"BCHINT\x00\x01";
 const ENTRY_FIXED: usize = 8 + 8 + 4 + 4 + 4 + 1;
 const TRAILER: usize = 8 + 4;

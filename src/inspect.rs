@@ -20,7 +20,7 @@
 //!     panic!("not a store");
 //! };
 //! for id in listing.data_ids() {
-//!     let bytes = std::fs::read(dir.join(bitcask::layout::data_file_name(*id))).unwrap();
+//!     let bytes = std::fs::read(dir.join(inspect::data_file_name(*id))).unwrap();
 //!     let report = inspect::scan_data(&bytes, |event| match event {
 //!         ScanEvent::Record { offset, record } => println!("{offset}: seq {}", record.header.seq),
 //!         ScanEvent::Damaged { offset, len, diagnosis } => println!("{offset}+{len}: {diagnosis}"),
@@ -37,15 +37,16 @@ use std::path::Path;
 use crate::datafile::scan_bytes_with;
 use crate::error::{Error, Result};
 use crate::hint;
-use crate::layout::{self, LOCK_FILE};
+use crate::layout;
 use crate::record::{decode_record, FORMAT_VERSION, KNOWN_FLAGS, MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::storage::{OsStorage, PathKind, Storage};
 
 pub use crate::datafile::ScanSummary;
-pub use crate::db::now_ms;
-pub use crate::layout::{FileKind, Listing, MergeMarker, MergeState};
+pub use crate::layout::{
+    data_file_name, hint_file_name, merging_name, FileKind, Listing, MergeMarker, MergeState,
+    LOCK_FILE, MARKER, MARKER_TMP,
+};
 pub use crate::record::{Header, Record, FLAG_TOMBSTONE, HEADER_LEN};
-pub use crate::stats::{FileStats, Stats};
 
 /// What a path holds, as far as a store is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -335,10 +335,6 @@ impl Shard {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Appends a record to the arena and returns its reference.
     fn alloc(&mut self, key: &[u8], len_flags: u32) -> u32 {
         self.live_bytes += record_size(key.len());
@@ -638,10 +634,6 @@ impl Keydir {
 
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.read().len()).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// RAM held by the index (tables and key allocations), in bytes.

@@ -120,7 +120,8 @@ fn next_deadline(every: Duration) -> Instant {
     }
 }
 
-/// What the scheduler holds right now (for tests and diagnostics).
+/// What the scheduler holds right now (for tests, through `bitcask::testing`).
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Status {
     /// Registered handles.
@@ -133,6 +134,7 @@ pub struct Status {
     pub queued_merges: usize,
 }
 
+#[cfg(any(test, feature = "testing"))]
 pub fn status() -> Status {
     let st = SCHED.state.lock();
     Status {

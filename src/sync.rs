@@ -94,6 +94,7 @@ impl GroupCommit {
         }
     }
 
+    #[cfg(test)]
     pub fn synced(&self) -> u64 {
         self.state.lock().synced
     }

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::datafile::{data_file_name, DataFile};
+use crate::datafile::DataFile;
 use crate::error::{Error, Result};
 use crate::keydir::{Entry, Keydir, Shard};
+use crate::layout::data_file_name;
 use crate::options::{Options, SyncMode, MAX_FILE_SIZE};
 use crate::record::{Header, FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE, HEADER_LEN};
 use crate::stats::FileTable;
@@ -107,7 +108,7 @@ impl Writer {
     /// Reserves a file id (for merge output), so ids never collide with rotation.
     pub fn alloc_file_id(&mut self) -> Result<u32> {
         let id = self.next_file_id;
-        if id > crate::datafile::MAX_FILE_ID {
+        if id > crate::layout::MAX_FILE_ID {
             return Err(Error::new(
                 crate::error::ErrorKind::Io,
                 format!("{}: data file ids are exhausted", self.dir.display()),

@@ -7,7 +7,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use bitcask::sim::{Fault, SimDisk};
+use bitcask::testing::{Fault, SimDisk};
 use bitcask::{Db, Error, ErrorKind, Options};
 use common::TempDir;
 

@@ -12,10 +12,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bitcask::hint::{HintEntry, HintWriter};
-use bitcask::record::{Header, FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE};
-use bitcask::sim::SimDisk;
-use bitcask::storage::Storage;
+use bitcask::format::{
+    Header, HintEntry, HintWriter, FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE,
+};
+use bitcask::testing::{SimDisk, Storage};
 use bitcask::{Db, Op, Options};
 
 fn known_bugs_dir(target: &str) -> PathBuf {
@@ -72,11 +72,10 @@ fn replay_open_dir_corpus() {
     replay("open_dir", checks::open_dir);
 }
 
-/// The reproducers of the bugs the fuzzers found (fuzz/README.md), replayed without the
-/// skips: every one of them is fixed, and this keeps them fixed.
+/// The reproducers of the bugs the fuzzers found (fuzz/README.md): every one of them is
+/// fixed, and this keeps them fixed.
 #[test]
 fn replay_known_bugs() {
-    checks::set_strict(true);
     let mut failed = Vec::new();
     for (target, check) in [
         ("record_decoder", checks::record_decoder as fn(&[u8])),

@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 
 use bitcask::inspect::{self, Diagnosis, DirState, FileKind, MergeState, ScanEvent};
-use bitcask::layout::{data_file_name, hint_file_name, MergeMarker};
+use bitcask::inspect::{data_file_name, hint_file_name, MergeMarker};
 use bitcask::{Db, ErrorKind, MergeOptions, Options};
 use common::TempDir;
 

@@ -121,8 +121,12 @@ fn a_thousand_handles_share_a_fixed_number_of_background_threads() {
         closing.elapsed()
     );
 
-    let status = bitcask::sched::status();
-    assert_eq!(status, bitcask::sched::Status::default(), "left behind");
+    let status = bitcask::testing::scheduler_status();
+    assert_eq!(
+        status,
+        bitcask::testing::SchedulerStatus::default(),
+        "left behind"
+    );
     assert_eq!(
         threads(),
         before,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use bitcask::sim::{Fault, SimDisk};
+use bitcask::testing::{Fault, SimDisk};
 use bitcask::{Db, ErrorKind, Op, Options, SyncMode};
 use common::Rng;
 

@@ -189,13 +189,6 @@ pub fn json_string_into(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// A JSON string literal for `s` (for `--json` output).
-pub fn json_string(s: &str) -> String {
-    let mut out = Vec::with_capacity(s.len() + 2);
-    json_string_into(s, &mut out);
-    String::from_utf8(out).expect("JSON text is UTF-8")
-}
-
 /// A scalar JSON value, as `load` accepts them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JsonScalar {

@@ -1,13 +1,12 @@
 //! The key-value commands (`get`, `put`, `delete`, `keys`, `dump`, `load`) and `stats`.
 
-use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use bitcask::record::{MAX_KEY_LEN, MAX_VALUE_LEN};
 use bitcask::{Db, MergeOptions, Op};
+use bitcask::{MAX_KEY_LEN, MAX_VALUE_LEN};
 
 use crate::args::Parsed;
 use crate::codec::{self, JsonScalar};
@@ -431,7 +430,7 @@ pub fn load(dir: &Path, p: &Parsed) -> CliResult {
     let mut batch: Vec<Loaded> = Vec::new();
     let mut batch_bytes = 0usize;
     let (mut loaded, mut expired, mut n) = (0u64, 0u64, 0u64);
-    let now = bitcask::db::now_ms();
+    let now = bitcask::now_ms();
     loop {
         line.clear();
         let read = input
@@ -547,14 +546,13 @@ fn table<const N: usize>(rows: &[[String; N]], right: &[bool; N]) -> String {
 pub fn stats(dir: &Path, p: &Parsed) -> CliResult {
     arity(p, 0, 0, "bitcask -d DIR stats [--json]")?;
     let db = open_read(dir)?;
-    let s = db.stats();
+    let mut s = db.stats();
     drop(db);
-    let files: BTreeMap<u32, bitcask::stats::FileStats> = s.files.iter().copied().collect();
-    // A writer appends to the newest file, which merge triggers therefore leave out.
-    let active = files.keys().next_back().copied().unwrap_or(0);
-    let due = bitcask::merge::needs_merge(&files, active, &MergeOptions::default());
-    let total: u64 = files.values().map(|f| f.total_bytes).sum();
-    let dead: u64 = files.values().map(|f| f.dead_bytes).sum();
+    // What a writer opening the store with the default triggers would decide (a read-only
+    // handle's own `needs_merge` is always false).
+    s.needs_merge = s.merge_due(&MergeOptions::default());
+    let due = s.needs_merge;
+    let (total, dead) = (s.total_bytes(), s.dead_bytes());
     let pct = |d: u64, t: u64| {
         if t == 0 {
             0.0
@@ -565,32 +563,7 @@ pub fn stats(dir: &Path, p: &Parsed) -> CliResult {
     let r = &s.recovery;
     let mut out = io::stdout().lock();
     if p.has("json") {
-        let file_list: Vec<String> = files
-            .iter()
-            .map(|(id, f)| {
-                format!(
-                    r#"{{"file_id":{id},"total_bytes":{},"dead_bytes":{},"fragmentation":{:.4}}}"#,
-                    f.total_bytes,
-                    f.dead_bytes,
-                    f.fragmentation()
-                )
-            })
-            .collect();
-        writeln!(
-            out,
-            r#"{{"dir":{},"live_keys":{},"data_files":{},"total_bytes":{total},"dead_bytes":{dead},"keydir_bytes":{},"damaged_ranges":{},"damaged_bytes":{},"dropped_batch_records":{},"truncated_bytes":{},"hint_fallbacks":{},"merges_completed":{},"needs_merge":{due},"files":[{}]}}"#,
-            codec::json_string(&dir.display().to_string()),
-            s.live_keys,
-            files.len(),
-            s.keydir_bytes,
-            r.damaged_ranges,
-            r.damaged_bytes,
-            r.dropped_batch_records,
-            r.truncated_bytes,
-            r.hint_fallbacks,
-            s.merges_completed,
-            file_list.join(",")
-        )?;
+        writeln!(out, "{}", s.to_json_with_dir(dir))?;
         return Ok(());
     }
     let keydir = if s.live_keys >= PER_KEY_MIN_KEYS {
@@ -617,7 +590,7 @@ pub fn stats(dir: &Path, p: &Parsed) -> CliResult {
     let summary = [
         ["store".to_string(), dir.display().to_string()],
         ["live keys".into(), s.live_keys.to_string()],
-        ["data files".into(), files.len().to_string()],
+        ["data files".into(), s.files.len().to_string()],
         [
             "total bytes".into(),
             format!("{total} ({})", bytes_human(total)),
@@ -658,16 +631,16 @@ pub fn stats(dir: &Path, p: &Parsed) -> CliResult {
         ],
     ];
     let mut t = table(&summary, &[false, false]);
-    if !files.is_empty() {
+    if !s.files.is_empty() {
         let mut rows = vec![[
             "file".to_string(),
             "total bytes".into(),
             "dead bytes".into(),
             "fragmentation".into(),
         ]];
-        for (id, f) in &files {
+        for (id, f) in &s.files {
             rows.push([
-                bitcask::datafile::data_file_name(*id),
+                bitcask::inspect::data_file_name(*id),
                 f.total_bytes.to_string(),
                 f.dead_bytes.to_string(),
                 format!("{:.1}%", f.fragmentation() * 100.0),

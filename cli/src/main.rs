@@ -203,12 +203,10 @@ pub fn close(db: Db) -> CliResult {
 }
 
 fn version_text() -> String {
-    // SAFETY: bc_version returns a pointer to a static NUL-terminated string.
-    let lib = unsafe { std::ffi::CStr::from_ptr(bitcask::ffi::bc_version()) };
     format!(
         "bitcask {} (libbitcask {})\n",
         env!("CARGO_PKG_VERSION"),
-        lib.to_string_lossy()
+        bitcask::VERSION
     )
 }
 

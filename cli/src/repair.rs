@@ -23,10 +23,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bitcask::record::decode_record;
-use bitcask::recovery::LOCK_FILE;
-use bitcask::storage::{OsStorage, Storage};
-use bitcask::{Db, Op, Options};
+use bitcask::{inspect, Db, Op, Options};
 
 use crate::args::Parsed;
 use crate::commands::arity;
@@ -136,9 +133,7 @@ fn build_copy(
         let mut ops = Vec::new();
         let mut batch_bytes = 0usize;
         for &(off, seq) in offsets {
-            let rec = bytes
-                .get(off as usize..)
-                .and_then(decode_record)
+            let rec = inspect::record_at(&bytes, off)
                 .filter(|r| r.header.seq == seq)
                 .ok_or_else(|| {
                     CliError::failed(format!(
@@ -211,7 +206,7 @@ pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
     if !files.foreign.is_empty() {
         return Err(crate::foreign_error(&files));
     }
-    if files.data.is_empty() && files.hints.is_empty() && !files.marker && !files.marker_tmp {
+    if files.is_empty_store() {
         writeln!(
             io::stdout(),
             "{}: an empty store (no data files); nothing to repair; nothing was changed",
@@ -224,19 +219,15 @@ pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
         return Err(CliError::failed(format!("cannot repair {}", dir.display())));
     };
     let name = name.to_string_lossy().into_owned();
-    let lock_path = dir.join(LOCK_FILE);
-    let _lock = OsStorage
-        .try_lock(&lock_path)
-        .map_err(|e| CliError::io("locking", &lock_path, e))?
-        .ok_or_else(|| CliError {
-            code: EXIT_LOCKED,
-            message: format!(
-                "LOCKED: {} is locked by another writer (stop the process that has the store \
+    let _lock = inspect::lock_store(&dir)?.ok_or_else(|| CliError {
+        code: EXIT_LOCKED,
+        message: format!(
+            "LOCKED: {} is locked by another writer (stop the process that has the store \
                  open before repairing it)",
-                dir.display()
-            ),
-            usage: false,
-        })?;
+            dir.display()
+        ),
+        usage: false,
+    })?;
 
     // Step 1: find the current intact version of every key. Listed again under the lock:
     // the directory may have changed since it was inspected.
@@ -290,7 +281,7 @@ pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
         return Ok(());
     }
 
-    let now = bitcask::db::now_ms();
+    let now = bitcask::now_ms();
     let mut per_file: Vec<Vec<(u64, u64)>> = vec![Vec::new(); files.data.len()];
     let (mut deleted, mut expired, mut expiring) = (0u64, 0u64, 0u64);
     for w in winners.into_values() {

@@ -7,7 +7,7 @@ use std::mem::size_of;
 use super::db::{bc_db, db_ref};
 use super::helpers::{malloc_copy, null, out};
 use super::status::{guard, Outcome};
-use crate::db::Stats;
+use crate::stats::Stats;
 
 /// Store-wide counters filled in by `bc_get_stats`. Fields may be appended in later
 /// versions (never removed or reordered); `bc_get_stats` writes only as many bytes as the

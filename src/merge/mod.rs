@@ -42,25 +42,6 @@ use crate::storage::Storage;
 use crate::writer::Writer;
 use output::{Loc, Output, Outputs, NO_SOURCE};
 
-// Kept for the CLI until it reads the layout through `bitcask::inspect` (issue 15); the
-// names live in `layout`.
-pub use crate::layout::{MARKER, MARKER_TMP, MERGING_SUFFIX};
-
-/// Parses a commit record into (inputs, outputs); `None` if it is not one. Kept for the CLI
-/// until it moves to `bitcask::inspect` (see `layout::MergeMarker`).
-pub fn decode_marker(text: &str) -> Option<(Vec<u32>, Vec<u32>)> {
-    MergeMarker::decode(text).map(|m| (m.inputs, m.outputs))
-}
-
-/// The commit record's text (see `layout::MergeMarker`).
-pub fn encode_marker(inputs: &[u32], outputs: &[u32]) -> String {
-    MergeMarker {
-        inputs: inputs.to_vec(),
-        outputs: outputs.to_vec(),
-    }
-    .encode()
-}
-
 /// Which files a merge takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

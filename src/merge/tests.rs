@@ -350,16 +350,18 @@ fn a_failure_after_the_commit_is_finished_by_open() {
     assert_eq!(again.get(b"b").as_deref(), Some(&b"b1"[..]));
 }
 
-// The tests below predate the split of merge.rs and are kept as they were.
 #[test]
 fn marker_round_trip() {
-    let text = encode_marker(&[1, 2, 30], &[31]);
-    assert_eq!(decode_marker(&text), Some((vec![1, 2, 30], vec![31])));
+    let marker = MergeMarker {
+        inputs: vec![1, 2, 30],
+        outputs: vec![31],
+    };
+    assert_eq!(MergeMarker::decode(&marker.encode()), Some(marker));
     assert_eq!(
-        decode_marker("bitcask-merge 1\ninputs 1 x\noutputs 2\n"),
+        MergeMarker::decode("bitcask-merge 1\ninputs 1 x\noutputs 2\n"),
         None
     );
-    assert_eq!(decode_marker("nonsense"), None);
+    assert_eq!(MergeMarker::decode("nonsense"), None);
 }
 
 #[test]

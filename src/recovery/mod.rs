@@ -39,9 +39,6 @@ use crate::stats::FileTable;
 use crate::storage::Storage;
 use loader::Target;
 
-// The name lives in `layout`; kept here for `db.rs` and the CLI.
-pub use crate::layout::LOCK_FILE;
-
 /// What recovery found that a user may want to know.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RecoveryReport {

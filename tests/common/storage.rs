@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use bitcask::storage::{OsStorage, PathKind, Storage, StorageFile};
+use bitcask::testing::{OsStorage, PathKind, Storage, StorageFile};
 use parking_lot::{Condvar, Mutex};
 
 /// Shared by a `Watched` storage and every file it opened.
