@@ -126,6 +126,12 @@ impl Default for Options {
 }
 
 impl Options {
+    /// Where a data file is cut, by the writer and by merge alike: `max_file_size`, never
+    /// above the 32-bit offset limit (options that skipped `validate` cannot break it).
+    pub(crate) fn file_limit(&self) -> u64 {
+        self.max_file_size.min(MAX_FILE_SIZE)
+    }
+
     pub fn set_max_file_size(&mut self, bytes: u64) -> Result<()> {
         check_max_file_size(bytes)?;
         self.max_file_size = bytes;
@@ -193,6 +199,14 @@ mod tests {
         let e = o.validate().expect_err("invalid options were accepted");
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
         e.message().to_string()
+    }
+
+    #[test]
+    fn the_file_limit_never_passes_the_offset_limit() {
+        let mut o = Options::default();
+        assert_eq!(o.file_limit(), DEFAULT_MAX_FILE_SIZE);
+        o.max_file_size = 8 << 30; // set directly, past `validate`
+        assert_eq!(o.file_limit(), MAX_FILE_SIZE);
     }
 
     #[test]

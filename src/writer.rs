@@ -87,7 +87,7 @@ impl Writer {
         Writer {
             storage,
             dir,
-            limit: opts.max_file_size.min(MAX_FILE_SIZE),
+            limit: opts.file_limit(),
             opts,
             active,
             write_off,

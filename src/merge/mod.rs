@@ -115,7 +115,7 @@ pub(crate) struct MergeCtx<'a> {
     pub(crate) keydir: &'a Keydir,
     pub(crate) files: &'a FileTable,
     pub(crate) ids: &'a dyn FileIds,
-    /// Outputs are cut at this size (`Options::max_file_size`).
+    /// Outputs are cut at this size (`Options::file_limit`: the writer's limit).
     pub(crate) max_file_size: u64,
     /// Which files a triggered merge takes.
     pub(crate) triggers: &'a MergeOptions,
@@ -203,7 +203,7 @@ pub(crate) fn run(
         keydir: &inner.keydir,
         files: &inner.files,
         ids: &ids,
-        max_file_size: inner.opts.max_file_size,
+        max_file_size: inner.opts.file_limit(),
         triggers: &inner.opts.merge,
         cancel: &inner.cancel,
     };
