@@ -156,81 +156,120 @@ pub fn walk(
     line: &mut dyn FnMut(Line),
     visit: &mut dyn FnMut(usize, u64, &Record<'_>),
 ) -> Summary {
-    let mut s = Summary::default();
-    let problem = |s: &mut Summary, text: String, line: &mut dyn FnMut(Line)| {
-        s.problems += 1;
-        line(Line::Problem(text));
+    let mut w = Walk {
+        files,
+        line,
+        s: Summary::default(),
     };
-
-    let mut outputs_pending: BTreeSet<u32> = BTreeSet::new();
-    let ids = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
-    match inspect::merge_state(&files.dir, &files.listing) {
-        Err(e) => {
-            s.io_errors += 1;
-            line(Line::IoError(format!("{MARKER}: {}", e.message())));
+    let pending = w.merge_files();
+    for (idx, src) in files.data.iter().enumerate() {
+        w.s.data_files += 1;
+        match std::fs::read(&src.path) {
+            Ok(bytes) => {
+                w.data_file(src, &bytes, pending.contains(&src.id), &mut |off, rec| {
+                    visit(idx, off, rec)
+                });
+                w.hint_of(src, &bytes);
+            }
+            Err(e) => w.io_error(format!("{}: cannot read: {e}", src.name)),
         }
-        Ok(MergeState::Unreadable) => problem(
-            &mut s,
-            format!("{MARKER}: not a merge commit record; opening the store fails on it"),
-            line,
-        ),
-        Ok(MergeState::Incomplete { marker, missing }) => problem(
-            &mut s,
-            format!(
+    }
+    for (id, merging, hname) in files.hints() {
+        if !files
+            .data
+            .iter()
+            .any(|d| (d.id, d.merging) == (id, merging))
+        {
+            w.s.hint_files += 1;
+            (w.line)(Line::Note(format!(
+                "{hname}: a hint file without its data file; opening the store ignores it"
+            )));
+        }
+    }
+    w.s
+}
+
+/// The state of one walk: where lines go and what has been counted.
+struct Walk<'a> {
+    files: &'a StoreFiles,
+    line: &'a mut dyn FnMut(Line),
+    s: Summary,
+}
+
+impl Walk<'_> {
+    fn problem(&mut self, text: String) {
+        self.s.problems += 1;
+        (self.line)(Line::Problem(text));
+    }
+
+    fn io_error(&mut self, text: String) {
+        self.s.io_errors += 1;
+        (self.line)(Line::IoError(text));
+    }
+
+    /// Reports what the merge files mean; returns the outputs of a committed merge (still
+    /// named `.merging` until a writable open renames them).
+    fn merge_files(&mut self) -> BTreeSet<u32> {
+        let ids = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+        let mut pending = BTreeSet::new();
+        match inspect::merge_state(&self.files.dir, &self.files.listing) {
+            Err(e) => self.io_error(format!("{MARKER}: {}", e.message())),
+            Ok(MergeState::Unreadable) => self.problem(format!(
+                "{MARKER}: not a merge commit record; opening the store fails on it"
+            )),
+            Ok(MergeState::Incomplete { marker, missing }) => self.problem(format!(
                 "{MARKER}: the merge it commits ({marker}) lists output file(s) {} that do not \
                  exist; opening the store ignores it and keeps the inputs, and a writable open \
                  removes it",
                 ids(&missing)
-            ),
-            line,
-        ),
-        Ok(MergeState::Committed(m)) => {
-            line(Line::Note(format!(
-                "{MARKER}: a merge was interrupted after its commit (inputs {}, outputs {}); \
-                 the next writable open finishes it",
-                ids(&m.inputs),
-                ids(&m.outputs)
-            )));
-            outputs_pending.extend(m.outputs);
+            )),
+            Ok(MergeState::Committed(m)) => {
+                (self.line)(Line::Note(format!(
+                    "{MARKER}: a merge was interrupted after its commit (inputs {}, outputs {}); \
+                     the next writable open finishes it",
+                    ids(&m.inputs),
+                    ids(&m.outputs)
+                )));
+                pending.extend(m.outputs);
+            }
+            Ok(MergeState::None | MergeState::Uncommitted { .. }) => {}
         }
-        Ok(MergeState::None | MergeState::Uncommitted { .. }) => {}
-    }
-    if files.listing.has_marker_tmp() {
-        line(Line::Note(format!(
-            "{MARKER_TMP}: left by a merge that never committed; the next writable open removes it"
-        )));
+        if self.files.listing.has_marker_tmp() {
+            (self.line)(Line::Note(format!(
+                "{MARKER_TMP}: left by a merge that never committed; the next writable open \
+                 removes it"
+            )));
+        }
+        pending
     }
 
-    for (idx, src) in files.data.iter().enumerate() {
-        s.data_files += 1;
-        let bytes = match std::fs::read(&src.path) {
-            Ok(b) => b,
-            Err(e) => {
-                s.io_errors += 1;
-                line(Line::IoError(format!("{}: cannot read: {e}", src.name)));
-                continue;
-            }
-        };
+    /// Scans one data file (`bytes`, read whole) as open would and reports its damage.
+    fn data_file(
+        &mut self,
+        src: &DataSrc,
+        bytes: &[u8],
+        committed_output: bool,
+        visit: &mut dyn FnMut(u64, &Record<'_>),
+    ) {
         let size = bytes.len() as u64;
-        s.bytes += size;
         let mut damage = Vec::new();
-        let report = inspect::scan_data(&bytes, |event| match event {
-            ScanEvent::Record { offset, record } => visit(idx, offset, &record),
+        let report = inspect::scan_data(bytes, |event| match event {
+            ScanEvent::Record { offset, record } => visit(offset, &record),
             ScanEvent::Damaged {
                 offset,
                 len,
                 diagnosis,
             } => damage.push((offset, len, diagnosis.to_string())),
         });
-        let records = report.records;
-        let summary = &report.summary;
-        s.records += records;
-        s.dropped_batch_records += summary.dropped_batch_records;
-        let is_newest = !src.merging && Some(src.id) == files.listing.newest_data();
+        let dropped = report.summary.dropped_batch_records;
+        self.s.bytes += size;
+        self.s.records += report.records;
+        self.s.dropped_batch_records += dropped;
+        let is_newest = !src.merging && Some(src.id) == self.files.listing.newest_data();
         let mut file_problems = 0;
         for (off, len, why) in damage {
-            s.damaged_ranges += 1;
-            s.damaged_bytes += len;
+            self.s.damaged_ranges += 1;
+            self.s.damaged_bytes += len;
             file_problems += 1;
             let mut text = format!("{}: offset {off}: {len} damaged bytes: {why}", src.name);
             if off + len == size && is_newest {
@@ -239,89 +278,67 @@ pub fn walk(
                      remains of an interrupted write, which a writable open cuts off",
                 );
             }
-            problem(&mut s, text, line);
+            self.problem(text);
         }
         // A batch cut off by the end of the file (no garbage after it): never committed.
         if let Some((off, len)) = report.unfinished_batch {
             file_problems += 1;
-            problem(
-                &mut s,
-                format!(
-                    "{}: offset {off}: {len} bytes of intact records of a batch that never \
-                     completed (an interrupted write); opening the store ignores them",
-                    src.name
-                ),
-                line,
-            );
+            self.problem(format!(
+                "{}: offset {off}: {len} bytes of intact records of a batch that never \
+                 completed (an interrupted write); opening the store ignores them",
+                src.name
+            ));
         }
-        let mut status = format!("{}: {records} records, {size} bytes", src.name);
-        if summary.dropped_batch_records > 0 {
+        let mut status = format!("{}: {} records, {size} bytes", src.name, report.records);
+        if dropped > 0 {
             status.push_str(&format!(
-                ", {} intact record(s) of incomplete batches ignored",
-                summary.dropped_batch_records
+                ", {dropped} intact record(s) of incomplete batches ignored"
             ));
         }
         if src.merging {
-            let note = if outputs_pending.contains(&src.id) {
-                "an output of a committed merge, renamed by the next writable open"
+            status.push_str(if committed_output {
+                " (an output of a committed merge, renamed by the next writable open)"
             } else {
-                "an output of a merge that never committed, removed by the next writable open"
-            };
-            status.push_str(&format!(" ({note})"));
+                " (an output of a merge that never committed, removed by the next writable open)"
+            });
         }
-        if file_problems == 0 {
-            line(Line::Ok(format!("{status}: ok")));
+        (self.line)(if file_problems == 0 {
+            Line::Ok(format!("{status}: ok"))
         } else {
-            line(Line::Note(format!("{status}: {file_problems} problem(s)")));
-        }
+            Line::Note(format!("{status}: {file_problems} problem(s)"))
+        });
+    }
 
-        // Its hint file, checked against the bytes just read.
-        let hint = files
+    /// Checks the hint file of `src`, if it has one, against its data file's bytes.
+    fn hint_of(&mut self, src: &DataSrc, data: &[u8]) {
+        let Some((_, _, hname)) = self
+            .files
             .hints()
-            .find(|(id, merging, _)| (*id, *merging) == (src.id, src.merging));
-        if let Some((_, _, hname)) = hint {
-            s.hint_files += 1;
-            let hpath = src.path.with_file_name(&hname);
-            match std::fs::read(&hpath) {
-                Err(e) => {
-                    s.io_errors += 1;
-                    line(Line::IoError(format!("{hname}: cannot read: {e}")));
-                }
-                Ok(hbytes) => match inspect::verify_hint(&hbytes, &bytes) {
-                    Ok(n) => line(Line::Ok(format!(
-                        "{hname}: {n} entries, {} bytes: ok",
-                        hbytes.len()
-                    ))),
-                    Err(why) => {
-                        s.bad_hints += 1;
-                        problem(
-                            &mut s,
-                            format!(
-                                "{hname}: damaged hint file ({} bytes): {why}; opening the store \
-                                 ignores it and scans {} instead",
-                                hbytes.len(),
-                                src.name
-                            ),
-                            line,
-                        );
-                    }
-                },
+            .find(|(id, merging, _)| (*id, *merging) == (src.id, src.merging))
+        else {
+            return;
+        };
+        self.s.hint_files += 1;
+        let hbytes = match std::fs::read(src.path.with_file_name(&hname)) {
+            Ok(b) => b,
+            Err(e) => return self.io_error(format!("{hname}: cannot read: {e}")),
+        };
+        match inspect::verify_hint(&hbytes, data) {
+            Ok(n) => (self.line)(Line::Ok(format!(
+                "{hname}: {n} entries, {} bytes: ok",
+                hbytes.len()
+            ))),
+            Err(why) => {
+                self.s.bad_hints += 1;
+                self.problem(format!(
+                    "{hname}: damaged hint file ({} bytes): {why}; opening the store ignores it \
+                     and scans {} instead",
+                    hbytes.len(),
+                    src.name
+                ));
             }
         }
     }
-    for (id, merging, hname) in files.hints() {
-        if !files
-            .data
-            .iter()
-            .any(|d| d.id == id && d.merging == merging)
-        {
-            s.hint_files += 1;
-            line(Line::Note(format!(
-                "{hname}: a hint file without its data file; opening the store ignores it"
-            )));
-        }
-    }
-    s
 }
 
 pub fn summary_text(s: &Summary) -> String {
