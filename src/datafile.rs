@@ -232,14 +232,10 @@ pub fn scan_bytes_with<'b>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Header, FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE};
+    use crate::record::{FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE};
 
     fn rec(seq: u64, flags: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
-        let h = Header::for_record(seq, 0, flags, key, value);
-        let mut v = h.encode().to_vec();
-        v.extend_from_slice(key);
-        v.extend_from_slice(value);
-        v
+        crate::record::test_record(seq, flags, key, value)
     }
 
     fn scan(bytes: &[u8]) -> (Vec<(u64, u64, Vec<u8>)>, ScanSummary) {

@@ -466,11 +466,7 @@ mod tests {
     use crate::record::{FLAG_BATCH_CONT, FLAG_BATCH_PREV};
 
     fn rec(seq: u64, flags: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
-        let h = Header::for_record(seq, 0, flags, key, value);
-        let mut v = h.encode().to_vec();
-        v.extend_from_slice(key);
-        v.extend_from_slice(value);
-        v
+        crate::record::test_record(seq, flags, key, value)
     }
 
     #[test]

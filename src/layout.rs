@@ -236,16 +236,7 @@ impl Listing {
         let mut v: Vec<FileKind> = Vec::new();
         v.extend(self.data.iter().map(|&id| FileKind::Data(id)));
         v.extend(self.hints.iter().map(|&id| FileKind::Hint(id)));
-        v.extend(
-            self.merging_data
-                .iter()
-                .map(|&id| FileKind::MergingData(id)),
-        );
-        v.extend(
-            self.merging_hints
-                .iter()
-                .map(|&id| FileKind::MergingHint(id)),
-        );
+        v.extend(self.merge_outputs());
         v.extend(self.marker.then_some(FileKind::Marker));
         v.extend(self.marker_tmp.then_some(FileKind::MarkerTmp));
         v.extend(self.lock.then_some(FileKind::Lock));
@@ -271,19 +262,22 @@ impl Listing {
     /// The files a merge left that a writable open deletes when no commit record keeps them:
     /// every `.merging` output and `MERGE.tmp`.
     pub fn uncommitted_leftovers(&self) -> Vec<FileKind> {
-        let mut v: Vec<FileKind> = Vec::new();
-        v.extend(
-            self.merging_data
-                .iter()
-                .map(|&id| FileKind::MergingData(id)),
-        );
-        v.extend(
-            self.merging_hints
-                .iter()
-                .map(|&id| FileKind::MergingHint(id)),
-        );
+        let mut v: Vec<FileKind> = self.merge_outputs().collect();
         v.extend(self.marker_tmp.then_some(FileKind::MarkerTmp));
         v
+    }
+
+    /// The `.merging` data and hint files.
+    fn merge_outputs(&self) -> impl Iterator<Item = FileKind> + '_ {
+        let data = self
+            .merging_data
+            .iter()
+            .map(|&id| FileKind::MergingData(id));
+        let hints = self
+            .merging_hints
+            .iter()
+            .map(|&id| FileKind::MergingHint(id));
+        data.chain(hints)
     }
 
     /// What the merge files in this listing mean, given the commit record's bytes (read by

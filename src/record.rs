@@ -156,6 +156,17 @@ pub fn decode_record(bytes: &[u8]) -> Option<Record<'_>> {
     Some(Record { header, key, value })
 }
 
+/// A whole record's bytes (header, key, value), for tests that build files by hand.
+#[cfg(test)]
+pub(crate) fn test_record(seq: u64, flags: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut v = Header::for_record(seq, 0, flags, key, value)
+        .encode()
+        .to_vec();
+    v.extend_from_slice(key);
+    v.extend_from_slice(value);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

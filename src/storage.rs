@@ -106,13 +106,7 @@ impl Storage for OsStorage {
     }
 
     fn open_write(&self, path: &Path, reserve: u64) -> io::Result<Box<dyn StorageFile>> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o644)
-            .open(path)?;
+        let file = open_rw_create(path)?;
         let len = file.metadata()?.len();
         let map = Mapping::new(&file, reserve.max(len), true);
         let pwrite_only = map.is_none();
@@ -138,13 +132,7 @@ impl Storage for OsStorage {
     }
 
     fn try_lock(&self, path: &Path) -> io::Result<Option<Box<dyn Any + Send + Sync>>> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o644)
-            .open(path)?;
+        let file = open_rw_create(path)?;
         // SAFETY: flock on a descriptor we own; no memory is passed.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc == 0 {
@@ -414,4 +402,14 @@ impl StorageFile for OsFile {
         self.zero_fill.store(true, Ordering::Relaxed);
         self.pwrite_only.store(true, Ordering::Relaxed);
     }
+}
+/// Opens `path` for reading and writing, creating it (mode 0644) without truncating it.
+fn open_rw_create(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .open(path)
 }
