@@ -560,8 +560,10 @@ impl Background for Inner {
     fn merge(&self) {
         // Checked again: the merge may have waited for another handle's.
         if self.merge_due() {
-            // Errors surface through stats and the next explicit merge; a busy store (an
-            // explicit merge running) simply skips this one.
+            // A failed merge leaves the store as it was (every step is crash-safe) and is
+            // tried again at the next check; its error is not kept anywhere, so an explicit
+            // merge is how a caller sees it. A busy store (an explicit merge running) simply
+            // skips this one.
             let _ = merge::run(self, Scope::Triggered, now_ms(), &mut |_| {});
         }
     }

@@ -27,7 +27,7 @@ use bitcask::{inspect, Db, Op, Options};
 
 use crate::args::Parsed;
 use crate::commands::arity;
-use crate::scan::{list_store, summary_text, walk, Line};
+use crate::scan::{list_store, summary_text, walk, Line, StoreFiles};
 use crate::{CliError, CliResult, EXIT_LOCKED};
 
 /// The current version of a key found so far.
@@ -223,22 +223,82 @@ pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
         code: EXIT_LOCKED,
         message: format!(
             "LOCKED: {} is locked by another writer (stop the process that has the store \
-                 open before repairing it)",
+             open before repairing it)",
             dir.display()
         ),
         usage: false,
     })?;
 
-    // Step 1: find the current intact version of every key. Listed again under the lock:
-    // the directory may have changed since it was inspected.
+    // Step 1. Listed again under the lock: the directory may have changed since.
     let files = list_store(&dir)?;
     if !files.foreign.is_empty() {
         return Err(crate::foreign_error(&files));
     }
     let mut out = io::stdout().lock();
+    let Some(plan) = find_winners(&files, &mut out, p.has("force"))? else {
+        return Ok(());
+    };
+
+    // Step 2: the copy.
+    let stamp = timestamp();
+    let copy = sibling(parent, &name, "repairing", &stamp);
+    fs::create_dir(&copy).map_err(|e| CliError::io("creating", &copy, e))?;
+    let kept = build_copy(&copy, &plan.sources, plan.expiring).map_err(|e| {
+        let why = format!(
+            "repair failed: {}; the original store is untouched",
+            e.message
+        );
+        abandon(&copy, "the partial copy", why)
+    })?;
+    sync_dir(parent)?;
+    writeln!(
+        out,
+        "wrote and verified {}: {kept} key(s) kept; {} deleted and {} expired key(s) dropped",
+        copy.display(),
+        plan.deleted,
+        plan.expired
+    )?;
+
+    // Step 3: the swap. The lock keeps writers out, not other programs: a file dropped into
+    // DIR meanwhile would be moved with the original, so look once more.
+    let now_there = list_store(&dir)?;
+    if !now_there.foreign.is_empty() {
+        let e = crate::foreign_error(&now_there);
+        let why = format!("repair stopped before the swap: {}", e.message);
+        return Err(abandon(&copy, "the repaired copy", why));
+    }
+    let damaged = sibling(parent, &name, "damaged", &stamp);
+    swap(&dir, &copy, &damaged)?;
+    sync_dir(parent)?;
+    writeln!(
+        out,
+        "{}: repaired in {:.2} s; the original is kept as {}",
+        dir.display(),
+        started.elapsed().as_secs_f64(),
+        damaged.display()
+    )?;
+    Ok(())
+}
+
+/// What step 1 decided: the live winners by source file, and what was dropped.
+struct Plan {
+    sources: Vec<(PathBuf, Vec<(u64, u64)>)>,
+    deleted: u64,
+    expired: u64,
+    /// Kept winners that have an expiry time (they may expire before the copy is counted).
+    expiring: u64,
+}
+
+/// Step 1: finds the current intact version of every key, reporting damage on `out`.
+/// `None`: nothing to do (no damage and no `--force`).
+fn find_winners(
+    files: &StoreFiles,
+    out: &mut dyn Write,
+    force: bool,
+) -> Result<Option<Plan>, CliError> {
     let mut winners: HashMap<Vec<u8>, Winner> = HashMap::new();
     let summary = walk(
-        &files,
+        files,
         &mut |l| {
             let text = match l {
                 Line::Problem(t) => format!("DAMAGE {t}"),
@@ -268,19 +328,18 @@ pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
     if summary.io_errors > 0 {
         return Err(CliError::failed(format!(
             "cannot repair {}: {} file(s) could not be read (see above); nothing was changed",
-            dir.display(),
+            files.dir.display(),
             summary.io_errors
         )));
     }
-    if summary.problems == 0 && !p.has("force") {
+    if summary.problems == 0 && !force {
         writeln!(
             out,
             "{}: no damage found; nothing to repair (--force rewrites the store anyway)",
-            dir.display()
+            files.dir.display()
         )?;
-        return Ok(());
+        return Ok(None);
     }
-
     let now = bitcask::now_ms();
     let mut per_file: Vec<Vec<(u64, u64)>> = vec![Vec::new(); files.data.len()];
     let (mut deleted, mut expired, mut expiring) = (0u64, 0u64, 0u64);
@@ -294,7 +353,7 @@ pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
             per_file[w.src].push((w.offset, w.seq));
         }
     }
-    let sources: Vec<(PathBuf, Vec<(u64, u64)>)> = files
+    let sources = files
         .data
         .iter()
         .zip(per_file)
@@ -303,49 +362,27 @@ pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
             (d.path.clone(), offs)
         })
         .collect();
+    Ok(Some(Plan {
+        sources,
+        deleted,
+        expired,
+        expiring,
+    }))
+}
 
-    // Step 2: the copy.
-    let stamp = timestamp();
-    let copy = sibling(parent, &name, "repairing", &stamp);
-    fs::create_dir(&copy).map_err(|e| CliError::io("creating", &copy, e))?;
-    let kept = match build_copy(&copy, &sources, expiring) {
-        Ok(n) => n,
-        Err(e) => {
-            let cleanup = match fs::remove_dir_all(&copy) {
-                Ok(()) => "the partial copy was removed".to_string(),
-                Err(r) => format!("removing the partial copy {} failed: {r}", copy.display()),
-            };
-            return Err(CliError::failed(format!(
-                "repair failed: {}; the original store is untouched; {cleanup}",
-                e.message
-            )));
-        }
+/// Removes the copy after a failure and says so after `message`.
+fn abandon(copy: &Path, copy_name: &str, message: String) -> CliError {
+    let cleanup = match fs::remove_dir_all(copy) {
+        Ok(()) => format!("{copy_name} was removed"),
+        Err(r) => format!("removing {copy_name} {} failed: {r}", copy.display()),
     };
-    sync_dir(parent)?;
-    writeln!(
-        out,
-        "wrote and verified {}: {kept} key(s) kept; {deleted} deleted and {expired} expired \
-         key(s) dropped",
-        copy.display()
-    )?;
+    CliError::failed(format!("{message}; {cleanup}"))
+}
 
-    // Step 3: the swap. The lock keeps writers out, not other programs: a file dropped into
-    // DIR meanwhile would be moved with the original, so look once more.
-    let now_there = list_store(&dir)?;
-    if !now_there.foreign.is_empty() {
-        let cleanup = match fs::remove_dir_all(&copy) {
-            Ok(()) => "the repaired copy was removed".to_string(),
-            Err(r) => format!("removing the repaired copy {} failed: {r}", copy.display()),
-        };
-        let e = crate::foreign_error(&now_there);
-        return Err(CliError::failed(format!(
-            "repair stopped before the swap: {}; {cleanup}",
-            e.message
-        )));
-    }
-    let damaged = sibling(parent, &name, "damaged", &stamp);
-    match exchange(&copy, &dir) {
-        Ok(()) => fs::rename(&copy, &damaged).map_err(|e| {
+/// Step 3: puts `copy` in place of `dir` and the original at `damaged`.
+fn swap(dir: &Path, copy: &Path, damaged: &Path) -> Result<(), CliError> {
+    if exchange(copy, dir).is_ok() {
+        return fs::rename(copy, damaged).map_err(|e| {
             CliError::failed(format!(
                 "{} now holds the repaired store, but renaming the original from {} to {} \
                  failed: {e}",
@@ -353,37 +390,26 @@ pub fn repair_command(dir: &Path, p: &Parsed) -> CliResult {
                 copy.display(),
                 damaged.display()
             ))
-        })?,
-        Err(_) => {
-            fs::rename(&dir, &damaged).map_err(|e| {
-                CliError::failed(format!(
-                    "renaming {} to {} failed: {e}; the original is untouched and the repaired \
-                     copy is in {}",
-                    dir.display(),
-                    damaged.display(),
-                    copy.display()
-                ))
-            })?;
-            fs::rename(&copy, &dir).map_err(|e| {
-                CliError::failed(format!(
-                    "renaming {} to {} failed: {e}; the original is now {}; move the repaired \
-                     copy into place by hand",
-                    copy.display(),
-                    dir.display(),
-                    damaged.display()
-                ))
-            })?;
-        }
+        });
     }
-    sync_dir(parent)?;
-    writeln!(
-        out,
-        "{}: repaired in {:.2} s; the original is kept as {}",
-        dir.display(),
-        started.elapsed().as_secs_f64(),
-        damaged.display()
-    )?;
-    Ok(())
+    fs::rename(dir, damaged).map_err(|e| {
+        CliError::failed(format!(
+            "renaming {} to {} failed: {e}; the original is untouched and the repaired copy is \
+             in {}",
+            dir.display(),
+            damaged.display(),
+            copy.display()
+        ))
+    })?;
+    fs::rename(copy, dir).map_err(|e| {
+        CliError::failed(format!(
+            "renaming {} to {} failed: {e}; the original is now {}; move the repaired copy into \
+             place by hand",
+            copy.display(),
+            dir.display(),
+            damaged.display()
+        ))
+    })
 }
 
 #[cfg(test)]
