@@ -562,6 +562,26 @@ pub fn run_bigvalue(cfg: &Config, kind: Kind, vals: &Values) -> Vec<Fig> {
         &mut figs,
         Fig::new("bigvalue_read", kind, mib / total.as_secs_f64()).lat(lat),
     );
+    // What a binding or most C callers do: take the store's value and keep a copy of their
+    // own (libbitcask: `bc_get`, a fresh copy, `bc_free`; the peers: their get, a fresh copy).
+    let mut lat = Lat::default();
+    let mut total = Duration::ZERO;
+    for i in 0..m {
+        let k = Keys::BIG.key(order.at(i));
+        let t = Instant::now();
+        let mut kept = Vec::new();
+        let found = s.get(&k, &mut |v| kept = v.to_vec());
+        let d = t.elapsed();
+        total += d;
+        lat.push(d);
+        assert!(found, "{name}: big value {} missing", hex(&k));
+        assert!(kept.len() == BIG_VALUE, "{name}: big value {} short", hex(&k));
+    }
+    push(
+        cfg,
+        &mut figs,
+        Fig::new("bigvalue_get", kind, mib / total.as_secs_f64()).lat(lat),
+    );
     s.close();
     remove_dir(&dir);
     figs
