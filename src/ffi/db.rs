@@ -4,9 +4,8 @@
 use std::ffi::{c_char, CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
-use super::helpers::{
-    bytes, bytes_mut, handle_ref, into_handle, malloc_copy, null, out, out_opt, take_handle,
-};
+use super::bigbuf::copy_value;
+use super::helpers::{bytes, bytes_mut, handle_ref, into_handle, null, out, out_opt, take_handle};
 use super::options::bc_options;
 use super::status::{guard, Outcome};
 use crate::db::Db;
@@ -210,7 +209,7 @@ pub unsafe extern "C" fn bc_get(
             (value_out, value_len_out, db_key(db, key, key_len)?)
         };
         // The copy is made inside the lookup, straight from the read, with no second copy.
-        let Some(copied) = db.get_with(key, |v| malloc_copy(v).map(|buf| (buf, v.len())))? else {
+        let Some(copied) = db.get_with(key, |v| copy_value(v).map(|buf| (buf, v.len())))? else {
             return Ok(Outcome::NotFound);
         };
         let (buf, len) = copied?;
@@ -348,7 +347,7 @@ pub unsafe extern "C" fn bc_get_versioned(
         let want_value = value_out.is_some();
         let found = db.get_versioned_with(key, |v, exp, ver| {
             let buf = if want_value {
-                malloc_copy(v).map(|b| Some((b, v.len())))
+                copy_value(v).map(|b| Some((b, v.len())))
             } else {
                 Ok(None)
             };

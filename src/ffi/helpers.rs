@@ -116,6 +116,9 @@ pub(super) fn malloc_copy<T: Copy>(items: &[T]) -> Result<*mut T> {
 /// from anywhere else (handles have their own free or close function).
 #[no_mangle]
 pub unsafe extern "C" fn bc_free(buf: *mut c_void) {
+    if buf.is_null() || super::bigbuf::release(buf.cast()) {
+        return;
+    }
     // SAFETY: the buffer came from libc::malloc in malloc_copy (caller's contract).
     unsafe { libc::free(buf) }
 }

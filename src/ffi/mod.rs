@@ -31,6 +31,9 @@ mod status;
 /// `bc_free`, and making, borrowing and freeing handles.
 mod helpers;
 
+/// Reused buffers for large values handed out by `bc_get`.
+mod bigbuf;
+
 /// `bc_options`, the `BC_SYNC_*` modes and every option setter.
 mod options;
 
