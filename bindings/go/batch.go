@@ -117,12 +117,12 @@ func (b *Batch) Commit() error {
 	if b.h.p == nil {
 		return ErrClosed
 	}
-	h := b.db.rlock()
+	h, rl := b.db.rlock()
 	if h == nil {
 		return ErrClosed
 	}
 	err := check("batch.commit", C.bcgo_batch_commit(h, b.h.p))
-	b.db.runlock()
+	b.db.runlock(rl)
 	runtime.KeepAlive(b)
 	return err
 }

@@ -24,7 +24,7 @@ import "C"
 
 import (
 	"runtime"
-	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -56,19 +56,23 @@ type DB struct {
 // dbState is what the cleanup safety net needs: it must not point back at the
 // DB, or the DB would never become unreachable.
 type dbState struct {
-	// mu guards h: every call holds it for reading while it uses h, Close
-	// takes it for writing, so bc_close never runs beside another call.
-	mu sync.RWMutex
+	// mu guards h: every call holds a shard of it for reading while it uses
+	// h, Close takes all of it for writing, so bc_close never runs beside
+	// another call.
+	mu handleLock
 	h  *C.bc_db
+	// lastLen is the length of the value Get read last: the size of the
+	// buffer the next Get reads into.
+	lastLen atomic.Int64
 }
 
 // closeHandle closes the C handle if it is still open; it reports whether it
 // did, and the close's error.
 func (s *dbState) closeHandle() (bool, error) {
-	s.mu.Lock()
+	s.mu.lock()
 	h := s.h
 	s.h = nil
-	s.mu.Unlock()
+	s.mu.unlock()
 	if h == nil {
 		return false, nil
 	}
@@ -117,19 +121,19 @@ func (db *DB) Close() error {
 	return err
 }
 
-// rlock takes the read side of the close lock and returns the live handle,
-// or nil (and no lock held) if the DB is closed.
-func (db *DB) rlock() *C.bc_db {
+// rlock takes a read side of the close lock and returns the live handle and
+// the token runlock needs, or nil (and no lock held) if the DB is closed.
+func (db *DB) rlock() (*C.bc_db, uint32) {
 	s := db.s
-	s.mu.RLock()
+	i := s.mu.rlock()
 	if s.h == nil {
-		s.mu.RUnlock()
-		return nil
+		s.mu.runlock(i)
+		return nil, 0
 	}
-	return s.h
+	return s.h, i
 }
 
-func (db *DB) runlock() { db.s.mu.RUnlock() }
+func (db *DB) runlock(i uint32) { db.s.mu.runlock(i) }
 
 // cbytes returns a C view of b without copying: NULL for an empty slice.
 // Only for arguments of calls that keep no pointer after returning.
@@ -143,11 +147,11 @@ func cbytes(b []byte) *C.uint8_t {
 // Put stores value under key, replacing any previous value and expiry. key is
 // 1 to [MaxKeyLen] bytes, value 0 to [MaxValueLen]. Neither slice is retained.
 func (db *DB) Put(key, value []byte) error {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return ErrClosed
 	}
-	defer db.runlock()
+	defer db.runlock(rl)
 	return check("put", C.bcgo_put(h, cbytes(key), C.size_t(len(key)), cbytes(value), C.size_t(len(value))))
 }
 
@@ -166,11 +170,11 @@ func (db *DB) PutWithTTL(key, value []byte, ttl time.Duration) error {
 	if ttl <= 0 {
 		return argError("put_ttl", "ttl must be positive, got "+ttl.String())
 	}
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return ErrClosed
 	}
-	defer db.runlock()
+	defer db.runlock(rl)
 	return check("put_ttl", C.bcgo_put_ttl(h, cbytes(key), C.size_t(len(key)),
 		cbytes(value), C.size_t(len(value)), C.uint64_t(durationMs(ttl))))
 }
@@ -193,11 +197,11 @@ func expiryMs(at time.Time) uint64 {
 // zero Time means never; a time in the past stores a value that already reads
 // as missing.
 func (db *DB) PutExpiring(key, value []byte, at time.Time) error {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return ErrClosed
 	}
-	defer db.runlock()
+	defer db.runlock(rl)
 	return check("put_expiring", C.bcgo_put_expiring(h, cbytes(key), C.size_t(len(key)),
 		cbytes(value), C.size_t(len(value)), C.uint64_t(expiryMs(at))))
 }
@@ -206,12 +210,17 @@ func (db *DB) PutExpiring(key, value []byte, at time.Time) error {
 // error matching [ErrNotFound]. The value is copied from the library's buffer
 // into Go memory once; an empty value is a non-nil empty slice.
 func (db *DB) Get(key []byte) ([]byte, error) {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return nil, ErrClosed
 	}
+	defer db.runlock(rl)
+	if guess := int(db.s.lastLen.Load()); guess <= directGetMax {
+		if v, ok, err := db.getDirect(h, key, guess); ok || err != nil {
+			return v, err
+		}
+	}
 	r := C.bcgo_get(h, cbytes(key), C.size_t(len(key)))
-	db.runlock()
 	if r.rc != C.BC_OK {
 		return nil, newError("get", r.rc, r.msg)
 	}
@@ -222,7 +231,47 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 		v = []byte{}
 	}
 	C.bc_free(unsafe.Pointer(r.val))
+	db.noteLen(len(v))
 	return v, nil
+}
+
+// directGetMax: values up to this long are read by Get straight into a Go
+// slice sized by the last value read (one cgo call and no C allocation, where
+// bc_get + copy + bc_free took two calls, a malloc and a free). Longer values
+// go through bc_get, which saves zeroing a large Go slice that the copy would
+// overwrite anyway.
+const directGetMax = 64 << 10
+
+// getDirect reads key's value into a new slice of guess bytes, growing it to
+// the length the library reports while that stays within directGetMax. ok is
+// false when the value is longer than that (Get then takes the bc_get path).
+func (db *DB) getDirect(h *C.bc_db, key []byte, guess int) (v []byte, ok bool, err error) {
+	buf := make([]byte, guess)
+	for {
+		r := C.bcgo_get_into(h, cbytes(key), C.size_t(len(key)), cbytes(buf), C.size_t(len(buf)))
+		switch {
+		case r.rc == C.BC_OK:
+			n := int(r.len)
+			db.noteLen(n)
+			return buf[:n:n], true, nil
+		case r.rc != C.BC_BUFFER_TOO_SMALL:
+			return nil, false, newError("get", r.rc, r.msg)
+		case int(r.len) > directGetMax:
+			db.noteLen(int(r.len))
+			return nil, false, nil
+		}
+		// Too small: size it and read again (the value may change meanwhile).
+		buf = make([]byte, int(r.len))
+	}
+}
+
+// noteLen remembers the length of the value just read as the next Get's
+// guess; written only when it changes, so readers of same-sized values share
+// the cache line without writing it.
+func (db *DB) noteLen(n int) {
+	if int64(n) != db.s.lastLen.Load() {
+		db.s.lastLen.Store(int64(n))
+	}
 }
 
 // GetInto copies key's value into buf and returns its length. If buf is too
@@ -230,12 +279,12 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 // error matching [ErrBufferTooSmall] (whose [Error.Needed] is that length too).
 // A missing key gives (0, error matching [ErrNotFound]).
 func (db *DB) GetInto(key, buf []byte) (int, error) {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return 0, ErrClosed
 	}
 	r := C.bcgo_get_into(h, cbytes(key), C.size_t(len(key)), cbytes(buf), C.size_t(len(buf)))
-	db.runlock()
+	db.runlock(rl)
 	switch r.rc {
 	case C.BC_OK:
 		return int(r.len), nil
@@ -271,21 +320,21 @@ func isCode(err error, code int) bool {
 
 // Delete removes key. Deleting a missing key succeeds and writes nothing.
 func (db *DB) Delete(key []byte) error {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return ErrClosed
 	}
-	defer db.runlock()
+	defer db.runlock(rl)
 	return check("delete", C.bcgo_delete(h, cbytes(key), C.size_t(len(key))))
 }
 
 // Sync makes every write that has returned so far durable (fsync of the data
 // files and the directory), whatever the sync mode. A no-op when read-only.
 func (db *DB) Sync() error {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return ErrClosed
 	}
-	defer db.runlock()
+	defer db.runlock(rl)
 	return check("sync", C.bcgo_sync(h))
 }

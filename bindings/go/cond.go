@@ -138,7 +138,7 @@ func (db *DB) GetExpiry(key []byte) (Versioned, error) {
 }
 
 func (db *DB) getVersioned(key []byte, wantValue bool) (Versioned, error) {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return Versioned{}, ErrClosed
 	}
@@ -147,7 +147,7 @@ func (db *DB) getVersioned(key []byte, wantValue bool) (Versioned, error) {
 		want = 1
 	}
 	r := C.bcgo_get_versioned(h, cbytes(key), C.size_t(len(key)), want)
-	db.runlock()
+	db.runlock(rl)
 	if r.rc != C.BC_OK {
 		return Versioned{}, newError("get_versioned", r.rc, r.msg)
 	}
@@ -166,12 +166,12 @@ func (db *DB) getVersioned(key []byte, wantValue bool) (Versioned, error) {
 // Version returns key's current version, [VersionAbsent] if it has no live
 // value. It reads the record's header only.
 func (db *DB) Version(key []byte) (uint64, error) {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return 0, ErrClosed
 	}
 	r := C.bcgo_get_version(h, cbytes(key), C.size_t(len(key)))
-	db.runlock()
+	db.runlock(rl)
 	if r.rc != C.BC_OK {
 		return 0, newError("version", r.rc, r.msg)
 	}
@@ -218,12 +218,12 @@ func (b *Batch) CommitIf(conds ...Condition) error {
 	if len(conds) > 0 {
 		lp, vp = &lens[0], &versions[0]
 	}
-	h := b.db.rlock()
+	h, rl := b.db.rlock()
 	if h == nil {
 		return ErrClosed
 	}
 	s := C.bcgo_batch_commit_if(h, b.h.p, cbytes(keys), lp, vp, C.size_t(len(conds)))
-	b.db.runlock()
+	b.db.runlock(rl)
 	runtime.KeepAlive(b)
 	if s.rc == C.BC_CONDITION_FAILED {
 		return &Error{Op: "batch.commit_if", Code: CodeConditionFailed, Msg: conditionFailedMessage}

@@ -55,13 +55,13 @@ func (h *iterHandle) free() {
 // the returned Iter yields nothing and its Err says why.
 func (db *DB) Iter() *Iter {
 	it := &Iter{h: &iterHandle{}}
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		it.err = ErrClosed
 		return it
 	}
 	r := C.bcgo_iter_new(h)
-	db.runlock()
+	db.runlock(rl)
 	if r.rc != C.BC_OK {
 		it.err = newError("iter", r.rc, r.msg)
 		return it

@@ -22,11 +22,11 @@ import (
 // same DB while one runs fails with an error matching [ErrBusy]; a read-only
 // DB gives [ErrReadOnly]. Close waits for a running merge to return.
 func (db *DB) Merge() error {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return ErrClosed
 	}
-	defer db.runlock()
+	defer db.runlock(rl)
 	return check("merge", C.bcgo_merge(h))
 }
 
@@ -34,12 +34,12 @@ func (db *DB) Merge() error {
 // [WithDeadBytesMergeTrigger]) say a merge is due. It reads no file; it is
 // always false on a read-only DB.
 func (db *DB) NeedsMerge() (bool, error) {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return false, ErrClosed
 	}
 	r := C.bcgo_needs_merge(h)
-	db.runlock()
+	db.runlock(rl)
 	if r.rc != C.BC_OK {
 		return false, newError("needs_merge", r.rc, r.msg)
 	}

@@ -61,12 +61,12 @@ type FileStats struct {
 // StatsJSON returns the library's counters as the JSON object bc_stats_json
 // produces (it may hold fields newer than [Stats] knows).
 func (db *DB) StatsJSON() ([]byte, error) {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return nil, ErrClosed
 	}
 	r := C.bcgo_stats_json(h)
-	db.runlock()
+	db.runlock(rl)
 	if r.rc != C.BC_OK {
 		return nil, newError("stats", r.rc, r.msg)
 	}

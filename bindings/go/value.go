@@ -59,12 +59,12 @@ func (h *valueHandle) close() bool {
 // OpenValue opens a reader on key's current value. A missing key gives an error
 // matching [ErrNotFound]; a damaged record [ErrCorrupt].
 func (db *DB) OpenValue(key []byte) (*Value, error) {
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return nil, ErrClosed
 	}
 	r := C.bcgo_value_open(h, cbytes(key), C.size_t(len(key)))
-	db.runlock()
+	db.runlock(rl)
 	if r.rc != C.BC_OK {
 		return nil, newError("value_open", r.rc, r.msg)
 	}
