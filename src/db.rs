@@ -8,7 +8,7 @@
 use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -23,6 +23,7 @@ use crate::options::{Options, SyncMode};
 use crate::record::{HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::recovery::{self, RecoveryReport};
 use crate::sched::{self, Background, Registration};
+use crate::sealhint::{self, Unhinted};
 use crate::stats::{FileTable, Stats};
 use crate::storage::{OsStorage, PathKind, Storage};
 use crate::sync::GroupCommit;
@@ -48,6 +49,12 @@ pub(crate) struct Inner {
     /// A merge failed after its commit: the next open finishes it; no more merges until then.
     pub(crate) merge_poisoned: AtomicBool,
     pub(crate) merges: AtomicU64,
+    /// Sealed data files still without a hint file (`sealhint.rs`).
+    pub(crate) unhinted: Arc<Unhinted>,
+    /// Held by a merge for its whole run and by the hint writer per file (`sealhint.rs`).
+    pub(crate) hint_lock: Mutex<()>,
+    /// The handle's id with the background scheduler (writable handles).
+    bg_id: OnceLock<u64>,
     _lock: Option<DirLock>,
 }
 
@@ -57,7 +64,8 @@ type DirLock = Box<dyn Any + Send + Sync>;
 /// An open store. `Db` is `Send + Sync`: share it between threads by reference or `Arc`.
 pub struct Db {
     pub(crate) inner: Arc<Inner>,
-    /// Interval syncs and merge checks, with the process's background scheduler.
+    /// Interval syncs, merge checks and hint writing, with the process's background
+    /// scheduler (writable handles).
     background: Option<Registration>,
 }
 
@@ -141,7 +149,8 @@ fn lock_dir(storage: &dyn Storage, dir: &Path, opts: &Options) -> Result<Option<
     }
 }
 
-/// Registers a writable handle's interval syncs and merge checks with the scheduler.
+/// Registers a writable handle's interval syncs and merge checks with the scheduler, and asks
+/// for the hints of the sealed files open had to scan.
 fn start_background(inner: &Arc<Inner>) -> Result<Option<Registration>> {
     if inner.writer.is_none() {
         return Ok(None);
@@ -151,8 +160,11 @@ fn start_background(inner: &Arc<Inner>) -> Result<Option<Registration>> {
     let sync_every = every(o.sync == SyncMode::Interval, o.sync_interval_ms);
     let check_every = every(o.merge.auto_merge, o.merge.check_interval_ms);
     let weak: Weak<dyn Background> = Arc::downgrade(inner) as Weak<Inner>;
-    sched::register(weak, sync_every, check_every)
-        .map_err(|e| Error::io("starting the background thread", e))
+    let reg = sched::register(weak, sync_every, check_every)
+        .map_err(|e| Error::io("starting the background thread", e))?;
+    let _ = inner.bg_id.set(reg.id());
+    inner.request_hints();
+    Ok(Some(reg))
 }
 
 impl Db {
@@ -193,13 +205,17 @@ impl Db {
         &self,
         progress: &mut dyn FnMut(&MergeProgress),
     ) -> Result<MergeReport> {
-        merge::run(&self.inner, Scope::All, now_ms(), progress)
+        let report = merge::run(&self.inner, Scope::All, now_ms(), progress);
+        self.inner.request_hints();
+        report
     }
 
     /// Merges only the sealed files the thresholds select (what the background merge
     /// does), on the calling thread.
     pub fn merge_triggered(&self) -> Result<MergeReport> {
-        merge::run(&self.inner, Scope::Triggered, now_ms(), &mut |_| {})
+        let report = merge::run(&self.inner, Scope::Triggered, now_ms(), &mut |_| {});
+        self.inner.request_hints();
+        report
     }
 
     /// Whether the merge triggers say a merge is due.
@@ -390,6 +406,7 @@ impl Db {
     }
 
     pub(crate) fn after_append(&self, pos: u64) -> Result<()> {
+        self.inner.request_hints();
         if self.inner.opts.sync == SyncMode::Always {
             self.inner
                 .durability
@@ -484,15 +501,22 @@ impl Inner {
         let keydir = Keydir::default();
         let files = FileTable::default();
         let rec = recovery::load(&storage, &dir, &opts, &keydir, &files, now_ms())?;
+        let unhinted = Arc::new(Unhinted::default());
         let writer = match (opts.read_only, rec.files.last()) {
-            (false, Some(active)) => Some(Mutex::new(Writer::new(
-                Arc::clone(&storage),
-                dir.clone(),
-                opts.clone(),
-                Arc::clone(active),
-                rec.write_off,
-                rec.next_seq,
-            ))),
+            (false, Some(active)) => {
+                for &id in &rec.unhinted {
+                    unhinted.add(id);
+                }
+                Some(Mutex::new(Writer::new(
+                    Arc::clone(&storage),
+                    dir.clone(),
+                    opts.clone(),
+                    Arc::clone(active),
+                    rec.write_off,
+                    rec.next_seq,
+                    Arc::clone(&unhinted),
+                )))
+            }
             _ => None,
         };
         Ok(Inner {
@@ -508,6 +532,9 @@ impl Inner {
             cancel: AtomicBool::new(false),
             merge_poisoned: AtomicBool::new(false),
             merges: AtomicU64::new(0),
+            unhinted,
+            hint_lock: Mutex::new(()),
+            bg_id: OnceLock::new(),
             _lock: lock,
         })
     }
@@ -544,6 +571,18 @@ impl Inner {
 }
 
 /// What the background scheduler does for a writable handle.
+impl Inner {
+    /// Asks the scheduler to write hints when sealed files were noted since it was last
+    /// asked (a load of one flag otherwise).
+    pub(crate) fn request_hints(&self) {
+        if self.unhinted.take_wanted() {
+            if let Some(&id) = self.bg_id.get() {
+                sched::request_hints(id);
+            }
+        }
+    }
+}
+
 impl Background for Inner {
     fn sync(&self) {
         // A failure here is reported by the next bc_sync or close, which retry.
@@ -565,6 +604,11 @@ impl Background for Inner {
             // merge is how a caller sees it. A busy store (an explicit merge running) simply
             // skips this one.
             let _ = merge::run(self, Scope::Triggered, now_ms(), &mut |_| {});
+            self.request_hints();
         }
+    }
+
+    fn write_hints(&self) {
+        sealhint::write_pending(self);
     }
 }

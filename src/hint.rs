@@ -1,5 +1,6 @@
-//! Hint files: for each data file written by merge, a compact list of its records' keys and
-//! locations, so that open can rebuild the keydir without reading any value bytes.
+//! Hint files: for a data file written by merge, or sealed by the writer (`sealhint.rs`), a
+//! compact list of its records' keys and locations, so that open can rebuild the keydir
+//! without reading any value bytes.
 //! `docs/FORMAT.md` is the byte-by-byte contract.
 //!
 //! ```text
@@ -96,6 +97,42 @@ impl HintWriter {
         self.file.set_len(self.written)?;
         self.file.sync()
     }
+}
+
+/// Writes with `w` the hint of a data file whose whole contents are `data`, when they are a
+/// clean run of intact records (then nothing, or zeros): returns true once it is finished
+/// and synced. False: the file has damage or an unfinished batch, so no hint can describe it
+/// (open scans such a file), and `w` was dropped unfinished.
+pub(crate) fn write_for_data(data: &[u8], mut w: HintWriter) -> io::Result<bool> {
+    let mut failed = None;
+    let summary = crate::datafile::scan_bytes(data, &mut |off, rec| {
+        if failed.is_some() {
+            return;
+        }
+        let h = &rec.header;
+        let e = HintEntry {
+            seq: h.seq,
+            expires_at: h.expires_at,
+            // Offsets fit: data files end at or below the 32-bit offset limit.
+            offset: off as u32,
+            value_len: h.value_len,
+            tombstone: h.is_tombstone(),
+            key: rec.key,
+        };
+        failed = w.add(&e).err();
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let clean = summary.damaged.is_empty()
+        && summary.dropped_batch_records == 0
+        && summary.clean_tail
+        && summary.valid_end == data.len() as u64;
+    if !clean {
+        return Ok(false);
+    }
+    w.finish()?;
+    Ok(true)
 }
 
 /// Verifies a whole hint file and then visits its entries. Returns a description of the

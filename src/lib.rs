@@ -32,6 +32,7 @@ mod options;
 mod record;
 mod recovery;
 mod sched;
+mod sealhint;
 #[cfg(any(test, feature = "testing"))]
 mod sim;
 mod stats;

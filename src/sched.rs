@@ -5,11 +5,13 @@
 //!   the earliest, and runs the short jobs itself: an interval sync (an fsync, or nothing
 //!   when the handle wrote nothing since the last one) and a merge check (are the triggers
 //!   met, inside the window?).
-//! - A **worker** thread runs the long jobs, background merges, one at a time in the order
-//!   the checks queued them, so a long merge never holds up any handle's syncs or checks.
+//! - A **worker** thread runs the long jobs one at a time in the order they were queued:
+//!   background merges (queued by the checks) and hint files for sealed data files (queued
+//!   by the writer: `sealhint.rs`), so a long merge never holds up any handle's syncs or
+//!   checks.
 //!
-//! Both start with the first handle that needs them and stop when the last handle closes, so
-//! a process with no open handle runs none of them.
+//! Each starts when the first job that needs it is due and both stop when the last handle
+//! closes, so a process with no open handle runs none of them.
 //!
 //! Each job reschedules itself when it ends: the next sync of a handle is due one interval
 //! after the previous one finished, and the next merge check one interval after the previous
@@ -43,6 +45,15 @@ pub(crate) trait Background: Send + Sync {
     fn merge_due(&self) -> bool;
     /// The background merge (runs on the worker thread).
     fn merge(&self);
+    /// Writes the hint files the handle's sealed data files lack (runs on the worker thread).
+    fn write_hints(&self);
+}
+
+/// A job for the worker thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    Merge,
+    Hints,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,9 +77,10 @@ struct State {
     entries: BTreeMap<u64, Entry>,
     /// Deadlines, earliest first: at most one per handle and kind.
     deadlines: BinaryHeap<Reverse<(Instant, u64, Kind)>>,
-    /// Handles whose check found a merge due, in order (each at most once: its checks stop
-    /// until the merge ran).
-    merges: VecDeque<u64>,
+    /// The worker's jobs, in order: merges of handles whose check found one due (each at
+    /// most once: its checks stop until the merge ran) and hint writing (at most once per
+    /// handle in the queue).
+    jobs: VecDeque<(u64, Job)>,
     /// Bumped when the last handle leaves: threads of an older generation exit.
     generation: u64,
     timer: Option<JoinHandle<()>>,
@@ -90,7 +102,7 @@ static SCHED: Scheduler = Scheduler {
         next_id: 0,
         entries: BTreeMap::new(),
         deadlines: BinaryHeap::new(),
-        merges: VecDeque::new(),
+        jobs: VecDeque::new(),
         generation: 0,
         timer: None,
         worker: None,
@@ -142,7 +154,7 @@ pub fn status() -> Status {
         timer_thread: st.timer.is_some(),
         worker_thread: st.worker.is_some(),
         deadlines: st.deadlines.len(),
-        queued_merges: st.merges.len(),
+        queued_merges: st.jobs.iter().filter(|j| j.1 == Job::Merge).count(),
     }
 }
 
@@ -153,18 +165,17 @@ pub(crate) struct Registration {
 }
 
 /// Registers `target` for a sync every `sync_every` and a merge check every `check_every`
-/// (`None`: never). Starts the threads this needs if they are not running.
+/// (`None`: never), and for the jobs it asks for later ([`request_hints`]). Starts the
+/// threads this needs if they are not running.
 pub(crate) fn register(
     target: Weak<dyn Background>,
     sync_every: Option<Duration>,
     check_every: Option<Duration>,
-) -> io::Result<Option<Registration>> {
-    if sync_every.is_none() && check_every.is_none() {
-        return Ok(None);
-    }
+) -> io::Result<Registration> {
     let s = &SCHED;
     let mut st = s.state.lock();
-    if let Err(e) = start_threads(&mut st, check_every.is_some()) {
+    let timer = sync_every.is_some() || check_every.is_some();
+    if let Err(e) = start_threads(&mut st, timer, check_every.is_some()) {
         let retired = retire_if_idle(&mut st);
         drop(st);
         join(retired);
@@ -191,12 +202,35 @@ pub(crate) fn register(
             .push(Reverse((next_deadline(every), id, Kind::MergeCheck)));
     }
     s.timer_cv.notify_one();
-    Ok(Some(Registration { id }))
+    Ok(Registration { id })
 }
 
-fn start_threads(st: &mut State, worker: bool) -> io::Result<()> {
+impl Registration {
+    /// The handle's id, for [`request_hints`].
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+/// Queues hint writing for handle `id` on the worker (once: a request while one is queued
+/// adds nothing), starting the worker if it is not running. Best effort: if the thread
+/// cannot start, the hints are not written, which costs only a slower open.
+pub(crate) fn request_hints(id: u64) {
+    let s = &SCHED;
+    let mut st = s.state.lock();
+    if st.entries.get(&id).is_none_or(|e| e.closing) {
+        return;
+    }
+    if st.jobs.contains(&(id, Job::Hints)) || start_threads(&mut st, false, true).is_err() {
+        return;
+    }
+    st.jobs.push_back((id, Job::Hints));
+    s.worker_cv.notify_one();
+}
+
+fn start_threads(st: &mut State, timer: bool, worker: bool) -> io::Result<()> {
     let generation = st.generation;
-    if st.timer.is_none() {
+    if timer && st.timer.is_none() {
         let t = std::thread::Builder::new()
             .name("bitcask-timer".into())
             .spawn(move || timer_loop(generation))?;
@@ -246,7 +280,7 @@ impl Drop for Registration {
         st.entries.remove(&self.id);
         let id = self.id;
         st.deadlines.retain(|Reverse((_, of, _))| *of != id);
-        st.merges.retain(|&of| of != id);
+        st.jobs.retain(|&(of, _)| of != id);
         let retired = retire_if_idle(&mut st);
         drop(st);
         join(retired);
@@ -324,7 +358,7 @@ fn timer_loop(generation: u64) {
             st.deadlines.push(Reverse((next_deadline(every), id, kind)));
         } else if merge_due {
             // The next check is scheduled when the merge has run.
-            st.merges.push_back(id);
+            st.jobs.push_back((id, Job::Merge));
             s.worker_cv.notify_one();
         }
     }
@@ -334,15 +368,22 @@ fn worker_loop(generation: u64) {
     let s = &SCHED;
     let mut st = s.state.lock();
     while st.generation == generation {
-        let Some(id) = st.merges.pop_front() else {
+        let Some((id, job)) = st.jobs.pop_front() else {
             s.worker_cv.wait(&mut st);
             continue;
         };
         let Some(target) = begin(&mut st, id) else {
             continue;
         };
-        run_unlocked(&mut st, target, |t| t.merge());
-        if let Some(every) = end(&mut st, id).and_then(|e| e.check_every) {
+        run_unlocked(&mut st, target, |t| match job {
+            Job::Merge => t.merge(),
+            Job::Hints => t.write_hints(),
+        });
+        let ended = end(&mut st, id);
+        if job != Job::Merge {
+            continue;
+        }
+        if let Some(every) = ended.and_then(|e| e.check_every) {
             st.deadlines
                 .push(Reverse((next_deadline(every), id, Kind::MergeCheck)));
             s.timer_cv.notify_one();
@@ -360,6 +401,7 @@ mod tests {
         syncs: AtomicU64,
         checks: AtomicU64,
         merges: AtomicU64,
+        hints: AtomicU64,
         want_merge: AtomicBool,
         /// A merge waits here until the test lets it go.
         gate: Mutex<bool>,
@@ -374,6 +416,9 @@ mod tests {
         fn merge_due(&self) -> bool {
             self.checks.fetch_add(1, Ordering::SeqCst);
             self.want_merge.swap(false, Ordering::SeqCst)
+        }
+        fn write_hints(&self) {
+            self.hints.fetch_add(1, Ordering::SeqCst);
         }
         fn merge(&self) {
             self.merging.store(true, Ordering::SeqCst);
@@ -408,7 +453,6 @@ mod tests {
             sync_ms.map(Duration::from_millis),
             check_ms.map(Duration::from_millis),
         )
-        .unwrap()
         .unwrap()
     }
 
@@ -487,12 +531,17 @@ mod tests {
         }
     }
 
-    /// A handle whose target is gone is skipped, and one that asks for nothing is not
-    /// registered at all.
+    /// A handle that asks for no interval job is registered all the same: the jobs it asks
+    /// for later (hint writing) run on the worker, queued at most once at a time.
     #[test]
-    fn nothing_to_do_registers_nothing() {
+    fn requested_hint_jobs_run_on_the_worker() {
         let f = Arc::new(Fake::default());
-        let weak: Weak<dyn Background> = Arc::downgrade(&(Arc::clone(&f) as Arc<dyn Background>));
-        assert!(register(weak, None, None).unwrap().is_none());
+        let r = reg(&f, None, None);
+        request_hints(r.id());
+        eventually(|| f.hints.load(Ordering::SeqCst) == 1);
+        request_hints(r.id());
+        eventually(|| f.hints.load(Ordering::SeqCst) == 2);
+        drop(r);
+        assert_eq!(f.hints.load(Ordering::SeqCst), 2);
     }
 }

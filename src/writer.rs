@@ -11,6 +11,7 @@ use crate::keydir::{Entry, Keydir, Shard};
 use crate::layout::data_file_name;
 use crate::options::{Options, SyncMode, MAX_FILE_SIZE};
 use crate::record::{Header, FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE, HEADER_LEN};
+use crate::sealhint::Unhinted;
 use crate::stats::FileTable;
 use crate::storage::Storage;
 
@@ -60,6 +61,8 @@ pub struct Writer {
     dir_dirty: bool,
     scratch_headers: Vec<[u8; HEADER_LEN]>,
     scratch_dead: Vec<(u32, u64)>,
+    /// Where sealed files are noted for their hint (`sealhint.rs`).
+    unhinted: Arc<Unhinted>,
 }
 
 /// What a sync must cover, taken from the writer under its lock and run outside it.
@@ -79,6 +82,7 @@ impl Writer {
         active: Arc<DataFile>,
         write_off: u64,
         next_seq: u64,
+        unhinted: Arc<Unhinted>,
     ) -> Writer {
         let next_file_id = active.id() + 1;
         if opts.sync != SyncMode::None {
@@ -98,6 +102,7 @@ impl Writer {
             dir_dirty: false,
             scratch_headers: Vec::new(),
             scratch_dead: Vec::new(),
+            unhinted,
         }
     }
 
@@ -266,8 +271,9 @@ impl Writer {
         let df = Arc::new(DataFile::new(id, file));
         keydir.add_file(&df);
         files.add_total(id, 0);
-        self.active = df;
+        let sealed = std::mem::replace(&mut self.active, df);
         self.write_off = 0;
+        self.unhinted.add(sealed.id());
         Ok(())
     }
 
@@ -426,7 +432,15 @@ mod tests {
             ..Options::default()
         };
         let storage: Arc<dyn Storage> = disk.clone();
-        let w = Writer::new(storage, "sparse".into(), opts, active, write_off, 1);
+        let w = Writer::new(
+            storage,
+            "sparse".into(),
+            opts,
+            active,
+            write_off,
+            1,
+            Arc::default(),
+        );
         Rig {
             disk,
             keydir,

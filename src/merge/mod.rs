@@ -186,6 +186,8 @@ pub(crate) fn run(
             "a merge is already running on this store",
         ));
     };
+    // No sealed file's hint is being written while the merge may delete that file.
+    let _no_hints = inner.hint_lock.lock();
     if inner.merge_poisoned.load(Ordering::Acquire) {
         return Err(Error::new(
             ErrorKind::Io,

@@ -61,6 +61,9 @@ pub struct Recovered {
     pub write_off: u64,
     pub next_seq: u64,
     pub report: RecoveryReport,
+    /// Sealed files of a writable open that were scanned for want of a (good) hint and
+    /// could have one: clean runs of records (`sealhint.rs` writes it).
+    pub unhinted: Vec<u32>,
 }
 
 /// Refuses a directory holding files that are not ours. A writable open calls this before it
@@ -225,6 +228,7 @@ pub fn load(
             write_off: 0,
             next_seq: 1,
             report: RecoveryReport::default(),
+            unhinted: Vec::new(),
         },
     };
     let count = sources.len();
@@ -259,8 +263,12 @@ impl Loading<'_> {
         if src.hint.is_some() && !hinted {
             self.out.report.hint_fallbacks += 1;
         }
+        let mut clean_scan = false;
         if !hinted {
             let summary = loader::scan_file(&df, self.to, &mut self.max_seq)?;
+            clean_scan = summary.damaged.is_empty()
+                && summary.dropped_batch_records == 0
+                && summary.valid_end == df.storage().size();
             self.account_damage(&summary, src.id, writable);
             if writable {
                 cut_torn_tail(&df, summary.valid_end)?;
@@ -276,6 +284,9 @@ impl Loading<'_> {
             return remove_if_present(self.storage, &src.data);
         }
         stats.add_total(src.id, 0);
+        if clean_scan && !writable && !self.opts.read_only {
+            self.out.unhinted.push(src.id);
+        }
         self.out.files.push(df);
         Ok(())
     }

@@ -1,0 +1,114 @@
+//! Hint files for sealed data files, written in the background.
+//!
+//! Merge writes a hint beside each of its outputs; without this, a store that has only been
+//! written to (the usual case until the first merge) is scanned in full, values and all, at
+//! every open. As Basho's Bitcask does, each data file the writer seals gets a hint too: the
+//! writer notes the file's id when it rotates (and open notes every sealed file it had to
+//! scan), and the process's background worker (`sched.rs`) writes the hints, so no writer
+//! waits for them.
+//!
+//! Crash safety: the data file is synced before its hint is written, and the hint is written
+//! under its final name and synced. A hint that a crash cut short fails open's check (its
+//! trailer holds the entry count and a CRC of everything before it, and its records must
+//! cover the data file exactly), so open scans that file instead, never trusting a torn
+//! hint, and notes it to be written again. A hint is never durable before its data.
+//!
+//! Merges and hint writing exclude each other through the hint lock: a merge deletes the
+//! sealed files it takes (and their hints), and a hint written meanwhile for one of them
+//! would be left behind without its data file. A merge takes the lock for its whole run
+//! (waiting at most for the one hint being written); the worker takes it per file and only
+//! if it is free, and a merge asks for the hints again when it ends.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::datafile::DataFile;
+use crate::db::Inner;
+use crate::error::{Error, Result};
+use crate::hint::{self, HintWriter};
+use crate::layout::hint_file_name;
+
+/// The sealed files still without a hint.
+#[derive(Default)]
+pub(crate) struct Unhinted {
+    ids: Mutex<BTreeSet<u32>>,
+    /// Set when an id was added since the worker was last asked.
+    wanted: AtomicBool,
+}
+
+impl Unhinted {
+    pub(crate) fn add(&self, id: u32) {
+        self.ids.lock().insert(id);
+        self.wanted.store(true, Ordering::Release);
+    }
+
+    /// Whether ids were added since the last call (only a load when none were).
+    pub(crate) fn take_wanted(&self) -> bool {
+        self.wanted.load(Ordering::Relaxed) && self.wanted.swap(false, Ordering::AcqRel)
+    }
+
+    fn pop(&self) -> Option<u32> {
+        self.ids.lock().pop_first()
+    }
+
+    fn put_back(&self, id: u32) {
+        self.ids.lock().insert(id);
+    }
+}
+
+/// The worker's job: writes the hints of every noted sealed file, oldest first, until none
+/// is left or the handle closes. Skips files a merge has taken meanwhile.
+pub(crate) fn write_pending(inner: &Inner) {
+    while !inner.cancel.load(Ordering::Relaxed) {
+        let Some(id) = inner.unhinted.pop() else {
+            return;
+        };
+        let Some(_no_merge) = inner.hint_lock.try_lock() else {
+            // A merge is running; it asks again when it ends.
+            inner.unhinted.put_back(id);
+            inner.unhinted.wanted.store(true, Ordering::Release);
+            return;
+        };
+        let Some(df) = inner.keydir.file(id) else {
+            continue; // merged away
+        };
+        // A failure (a full disk, say) leaves the file without a hint, as before: open then
+        // scans it, and notes it again.
+        let _ = write_one(inner, &df);
+    }
+}
+
+/// Syncs `df` and writes its hint; a file that cannot be described leaves no hint behind.
+fn write_one(inner: &Inner, df: &DataFile) -> Result<bool> {
+    let storage = &*inner.storage;
+    df.storage()
+        .sync()
+        .map_err(|e| Error::io(format!("syncing {}", df.name()), e))?;
+    let path = inner.dir.join(hint_file_name(df.id()));
+    let shown = || path.display().to_string();
+    // A torn hint of an earlier attempt may be there: start afresh.
+    match storage.remove(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(format!("removing {}", shown()), e)),
+    }
+    let file = storage
+        .open_write(&path, 0)
+        .map_err(|e| Error::io(format!("creating {}", shown()), e))?;
+    let mut writer = Some(HintWriter::new(file));
+    let mut written = Ok(false);
+    df.storage()
+        .read_with(0, df.storage().size() as usize, &mut |bytes| {
+            if let Some(w) = writer.take() {
+                written = hint::write_for_data(bytes, w);
+            }
+        })
+        .map_err(|e| Error::io(format!("reading {}", df.name()), e))?;
+    let written = written.map_err(|e| Error::io(format!("writing {}", shown()), e));
+    if !matches!(written, Ok(true)) {
+        let _ = storage.remove(&path);
+    }
+    written
+}
