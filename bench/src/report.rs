@@ -91,7 +91,11 @@ pub const METAS: &[Meta] = &[
     m("put_merge", "put p99, during merge", Unit::Micros),
     m("bigvalue_write", "bigvalue write (1 MiB)", Unit::MibPerSec),
     m("bigvalue_read", "bigvalue read (1 MiB)", Unit::MibPerSec),
-    m("bigvalue_get", "bigvalue get + copy (1 MiB)", Unit::MibPerSec),
+    m(
+        "bigvalue_get",
+        "bigvalue get + copy (1 MiB)",
+        Unit::MibPerSec,
+    ),
     m(
         "keydir_bytes_per_key",
         "keydir bytes/key",

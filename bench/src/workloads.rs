@@ -575,7 +575,11 @@ pub fn run_bigvalue(cfg: &Config, kind: Kind, vals: &Values) -> Vec<Fig> {
         total += d;
         lat.push(d);
         assert!(found, "{name}: big value {} missing", hex(&k));
-        assert!(kept.len() == BIG_VALUE, "{name}: big value {} short", hex(&k));
+        assert!(
+            kept.len() == BIG_VALUE,
+            "{name}: big value {} short",
+            hex(&k)
+        );
     }
     push(
         cfg,
