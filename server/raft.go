@@ -424,6 +424,7 @@ func registerRaftCommands() {
 		return
 	}
 	def("role", 1, flagLoading|flagStale|flagFast, 0, 0, 0, "server", "Returns the replication role.", cmdRole)
+	def("cluster", -2, flagLoading|flagStale, 0, 0, 0, "cluster", "Cluster-protocol view of the Raft group: SLOTS, INFO, MYID.", cmdCluster)
 	def("raft", -2, flagAdmin|flagLoading|flagStale, 0, 0, 0, "server", "Raft membership and state: JOIN, ADD, REMOVE, PEERS, LEADER, SNAPSHOT.", cmdRaft)
 }
 
@@ -557,5 +558,55 @@ func cmdRaft(c *client, args [][]byte) {
 		c.out.ok()
 	default:
 		c.out.err(fmt.Sprintf("ERR unknown subcommand '%s'. Try RAFT JOIN, ADD, REMOVE, PEERS, LEADER, SNAPSHOT.", trunc(args[1])))
+	}
+}
+
+// cmdCluster gives cluster-mode clients (go-redis ClusterClient, ioredis
+// Cluster, redis-py RedisCluster, redis-cli -c) the map they route by: one
+// group, so every slot (0-16383) belongs to the leader, and the followers
+// are its replicas. A client then sends each command to the leader and
+// refreshes the map when a MOVED tells it the leader changed.
+func cmdCluster(c *client, args [][]byte) {
+	n := c.s.raft
+	sub := strings.ToLower(string(args[1]))
+	lid, laddr := n.leaderAddr()
+	addrs := n.fsm.addrs()
+	switch sub {
+	case "slots":
+		if laddr == "" {
+			c.out.err(n.redirect())
+			return
+		}
+		var members []string
+		members = append(members, lid)
+		for _, sv := range n.servers() {
+			if id := string(sv.ID); id != lid && addrs[id] != "" {
+				members = append(members, id)
+			}
+		}
+		c.out.array(1)
+		c.out.array(2 + len(members))
+		c.out.int(0)
+		c.out.int(16383)
+		for _, id := range members {
+			h, p := parseHostPort(addrs[id])
+			c.out.array(3)
+			c.out.bulkStr(h)
+			c.out.int(int64(p))
+			c.out.bulkStr(id)
+		}
+	case "myid":
+		c.out.bulkStr(n.cfg.nodeID)
+	case "info":
+		state := "ok"
+		if laddr == "" {
+			state = "fail"
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "cluster_enabled:1\r\ncluster_state:%s\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\n", state)
+		fmt.Fprintf(&b, "cluster_known_nodes:%d\r\ncluster_size:1\r\ncluster_current_epoch:%d\r\n", len(n.servers()), n.r.CurrentTerm())
+		c.out.verbatim(b.String())
+	default:
+		c.out.err(fmt.Sprintf("ERR unknown subcommand '%s'. Try CLUSTER SLOTS, INFO, MYID.", trunc(args[1])))
 	}
 }

@@ -289,3 +289,43 @@ func eqs(t *testing.T, what string, got, want []any) {
 		t.Fatalf("%s = %v, want %v", what, got, want)
 	}
 }
+
+// A cluster-mode client (go-redis ClusterClient) given a follower's address
+// finds the leader through CLUSTER SLOTS, and after a failover it follows
+// MOVED to the new leader.
+func TestRaftClusterClient(t *testing.T) {
+	c := startCluster(t, 3)
+	l := c.waitLeader(ctx)
+	var f *cnode
+	for _, nd := range c.nodes {
+		if nd != l {
+			f = nd
+		}
+	}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{f.addr}, MaxRedirects: 8})
+	defer cc.Close()
+	eq(t, "SET through ClusterClient", must[string](t, cc.Set(ctx, "cc", "1", 0)), "OK")
+	eq(t, "GET through ClusterClient", must[string](t, cc.Get(ctx, "cc")), "1")
+	eq(t, "INCR through ClusterClient", must[int64](t, cc.Incr(ctx, "cc")), int64(2))
+	info := must[string](t, redis.NewClient(&redis.Options{Addr: f.addr}).ClusterInfo(ctx))
+	if !strings.Contains(info, "cluster_state:ok") {
+		t.Fatalf("CLUSTER INFO: %q", info)
+	}
+
+	// go-redis v9 keeps sending to a dead master's address (it reloads
+	// the map on MOVED, not on a refused connection): restart the old
+	// leader, which now answers MOVED to the new one.
+	c.kill(l, syscall.SIGKILL)
+	c.waitLeader(ctx)
+	c.start(l, false)
+	var err error
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if err = cc.Set(ctx, "cc", "after", 0).Err(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("SET after the leader was killed: %v", err)
+	}
+	eq(t, "GET after failover", must[string](t, cc.Get(ctx, "cc")), "after")
+}
