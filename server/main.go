@@ -166,6 +166,7 @@ func run(argv []string) int {
 	log.Info("bitcaskd ready", "addr", ln.Addr().String(), "dir", cfg.dir, "sync", mode.String(), "keys", st.LiveKeys, "libbitcask", bitcask.Version(), "auth", cfg.requirepass != "")
 
 	served := make(chan error, 1)
+	s.ln = ln
 	go func() { served <- s.serve(ln) }()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -58,7 +59,8 @@ func TestKVModelRejectsBadHistories(t *testing.T) {
 func startCluster(t *testing.T, n int, extra ...string) *tcluster {
 	t.Helper()
 	redis.SetLogger(quietLogger{})
-	c := &tcluster{t: t, bin: buildClusterBinary(t), extra: extra}
+	// The race-detector build (TestMain's): these tests are short.
+	c := &tcluster{t: t, bin: binary, extra: extra}
 	root := t.TempDir()
 	for i := 1; i <= n; i++ {
 		nd := &cnode{id: "n" + strconv.Itoa(i), addr: freePort(t), raftAddr: freePort(t), dir: filepath.Join(root, "n"+strconv.Itoa(i))}
@@ -72,6 +74,9 @@ func startCluster(t *testing.T, n int, extra ...string) *tcluster {
 		for _, nd := range c.nodes {
 			if nd.cmd != nil && nd.cmd.ProcessState == nil {
 				c.kill(nd, syscall.SIGKILL)
+			}
+			if b, _ := os.ReadFile(nd.logPath); strings.Contains(string(b), "DATA RACE") {
+				t.Errorf("%s: the race detector reported:\n%s", nd.id, b)
 			}
 		}
 	})

@@ -148,7 +148,9 @@ func (s *server) release(b *bitcask.Batch) {
 
 // serve accepts connections until the listener is closed.
 func (s *server) serve(ln net.Listener) error {
-	s.ln = ln
+	if s.ln == nil { // run sets it before serving, so that drain may read it
+		s.ln = ln
+	}
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
