@@ -297,17 +297,15 @@ func (s *fsmSnapshot) write(sink io.Writer) (int, error) {
 		putBytes([]byte(id))
 		putBytes([]byte(a))
 	}
-	for k, val := range s.it.All() {
-		// The iterator gives the value as of the snapshot but not its
-		// expiry: that is read now (see docs/CLUSTER.md, snapshots).
+	for e := range s.it.Entries() {
 		var exp uint64
-		if e, err := s.db.GetExpiry(k); err == nil && !e.ExpiresAt.IsZero() {
+		if !e.ExpiresAt.IsZero() {
 			exp = uint64(e.ExpiresAt.UnixMilli())
 		}
 		keys++
 		w.WriteByte(1)
-		putBytes(k)
-		putBytes(val)
+		putBytes(e.Key)
+		putBytes(e.Value)
 		bin.BigEndian.PutUint64(n[:], exp)
 		if _, err := w.Write(n[:]); err != nil {
 			return keys, err
