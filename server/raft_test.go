@@ -334,3 +334,18 @@ func TestRaftClusterClient(t *testing.T) {
 	}
 	eq(t, "GET after failover", must[string](t, cc.Get(ctx, "cc")), "after")
 }
+
+// The benchmark's comparison point: the same cluster with its log on
+// hashicorp/raft-boltdb v2.
+func TestRaftBoltLogStore(t *testing.T) {
+	c := startCluster(t, 2, "--raft-log-store", "boltdb")
+	l := c.waitLeader(ctx)
+	lc := nodeClient(t, l)
+	eq(t, "SET", must[string](t, lc.Set(ctx, "k", "v", 0)), "OK")
+	eq(t, "GET", must[string](t, lc.Get(ctx, "k")), "v")
+	info := must[string](t, lc.Info(ctx, "replication"))
+	eq(t, "INFO raft_log_store", infoField(info, "raft_log_store"), "boltdb")
+	if _, err := os.Stat(filepath.Join(l.dir, "raft", "raft.db")); err != nil {
+		t.Fatalf("no bolt file: %v", err)
+	}
+}
