@@ -11,6 +11,7 @@
 #
 #   bash bench/cluster.sh                 # N=500000, SNAP_KEYS=1000000
 #   N=100000 SNAP_KEYS=200000 bash bench/cluster.sh   # quicker
+#   ONLY=snapshot SNAP_KEYS=10000000 LAT_N=60000 bash bench/cluster.sh  # 10M keys (about 5 GB of disk)
 #
 # Prints Markdown tables (those in docs/BENCH.md). Everything listens on
 # 127.0.0.1 and is stopped at the end.
@@ -127,7 +128,7 @@ echo "# snapshot pause: loading $SNAP_KEYS keys" >&2
 cluster bitcask --raft-snapshot-threshold 100000000 --raft-snapshot-interval 1h
 redis-benchmark -h 127.0.0.1 -p "$port" -t set -r "$SNAP_KEYS" -n "$SNAP_KEYS" -d 100 -c 50 -P 64 -q >/dev/null
 lat() { redis-benchmark -h 127.0.0.1 -p "$port" -t set -r 1000000 -n "$1" -d 100 -c 10 -P 1 --csv | tail -n 1 | tr -d '"'; }
-idle=$(lat 30000)
+idle=$(lat "${LAT_N:-30000}")
 snaps=0
 (
   while [ ! -e "$work/stop-snap" ]; do
@@ -138,7 +139,7 @@ snaps=0
   done
 ) &
 snapper=$!
-busy=$(lat 30000)
+busy=$(lat "${LAT_N:-30000}")
 touch "$work/stop-snap"
 wait "$snapper"
 snaps=$(wc -l <"$work/snap-ms")
