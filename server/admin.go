@@ -267,7 +267,7 @@ func cmdClient(c *client, args [][]byte) {
 }
 
 func (s *server) syncNow() error {
-	if err := s.db.Sync(); err != nil {
+	if err := s.db().Sync(); err != nil {
 		return err
 	}
 	s.lastSave.Store(time.Now().Unix())
@@ -295,7 +295,7 @@ func cmdBgRewriteAOF(c *client, _ [][]byte) {
 	s := c.s
 	go func() {
 		start := time.Now()
-		if err := s.db.Merge(); err != nil {
+		if err := s.db().Merge(); err != nil {
 			s.log.Error("BGREWRITEAOF: merge failed", "err", err)
 			return
 		}
@@ -436,7 +436,7 @@ func (s *server) info(sections [][]byte) string {
 		kv("keyspace_hits", s.hits.Load())
 		kv("keyspace_misses", s.misses.Load())
 	}
-	st, err := s.db.Stats()
+	st, err := s.db().Stats()
 	if sec("Keyspace") && err == nil && st.LiveKeys > 0 {
 		kv("db0", fmt.Sprintf("keys=%d,expires=0,avg_ttl=0", st.LiveKeys))
 	}
@@ -453,6 +453,9 @@ func (s *server) info(sections [][]byte) string {
 		kv("dropped_batch_records", st.DroppedBatchRecords)
 		kv("truncated_bytes", st.TruncatedBytes)
 		kv("hint_fallbacks", st.HintFallbacks)
+	}
+	if s.raft != nil && sec("Replication") {
+		s.raft.info(kv)
 	}
 	return b.String()
 }

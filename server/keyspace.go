@@ -13,7 +13,7 @@ func cmdKeys(c *client, args [][]byte) {
 	pat := args[1]
 	all := len(pat) == 1 && pat[0] == '*'
 	var out [][]byte
-	it := c.s.db.Iter()
+	it := c.s.db().Iter()
 	for k := range it.Keys() {
 		if all || globMatch(pat, k) {
 			out = append(out, k)
@@ -88,7 +88,7 @@ func cmdScan(c *client, args [][]byte) {
 		lo = cursor - 1
 	}
 	var cand []hashedKey
-	it := c.s.db.Iter()
+	it := c.s.db().Iter()
 	for k := range it.Keys() {
 		if h := scanHash(k); h >= lo {
 			cand = append(cand, hashedKey{h, k})
@@ -132,7 +132,7 @@ func cmdScan(c *client, args [][]byte) {
 func cmdRandomKey(c *client, _ [][]byte) {
 	var pick []byte
 	n := 0
-	it := c.s.db.Iter()
+	it := c.s.db().Iter()
 	for k := range it.Keys() {
 		n++
 		if rand.IntN(n) == 0 {
@@ -151,7 +151,7 @@ func cmdRandomKey(c *client, _ [][]byte) {
 }
 
 func cmdDBSize(c *client, _ [][]byte) {
-	st, err := c.s.db.Stats()
+	st, err := c.s.db().Stats()
 	if err != nil {
 		c.fail(err)
 		return
@@ -178,7 +178,7 @@ func cmdFlushDB(c *client, args [][]byte) {
 func (s *server) flush() error {
 	b := s.batch()
 	defer s.release(b)
-	it := s.db.Iter()
+	it := s.db().Iter()
 	for k := range it.Keys() {
 		if err := b.Delete(k); err != nil {
 			return err

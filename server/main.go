@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -40,6 +41,20 @@ func run(argv []string) int {
 	fs.StringVar(&ioMode, "io", "goroutine", "connection handling: goroutine (one per connection) or gnet (event loops; use with --sync interval or none)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&logFormat, "log-format", "text", "text or json")
+	rc := &cfg.raft
+	fs.BoolVar(&rc.enabled, "raft", false, "replicate with Raft (see docs/CLUSTER.md); --dir then holds the state machine, rebuilt at each start")
+	fs.StringVar(&rc.nodeID, "node-id", "", "--raft: this node's unique ID")
+	fs.StringVar(&rc.raftAddr, "raft-addr", "", "--raft: HOST:PORT for Raft traffic, reachable by the other nodes")
+	fs.StringVar(&rc.raftDir, "raft-dir", "", "--raft: directory of the Raft log and snapshots (default DIR/raft)")
+	fs.StringVar(&rc.join, "join", "", "--raft: RESP address of a cluster node to ask to add this node")
+	fs.BoolVar(&rc.bootstrap, "bootstrap", false, "--raft: start a new cluster with this node alone (once, on the first node)")
+	fs.BoolVar(&rc.staleReads, "stale-reads", false, "--raft: serve reads from this node's state, even on a follower (not linearizable)")
+	fs.StringVar(&rc.logStore, "raft-log-store", "bitcask", "--raft: the Raft log and stable store: bitcask (server/raftstore) or boltdb (hashicorp/raft-boltdb v2)")
+	fs.Uint64Var(&rc.snapshotThreshold, "raft-snapshot-threshold", 8192, "--raft: log entries since the last snapshot that trigger a snapshot")
+	fs.DurationVar(&rc.snapshotInterval, "raft-snapshot-interval", 2*time.Minute, "--raft: how often to check the snapshot threshold")
+	fs.Uint64Var(&rc.trailingLogs, "raft-trailing-logs", 10240, "--raft: log entries kept after a snapshot, for slow followers")
+	fs.DurationVar(&rc.applyTimeout, "raft-apply-timeout", 10*time.Second, "--raft: how long a write or read barrier may wait for the log")
+	fs.DurationVar(&rc.heartbeat, "raft-heartbeat", time.Second, "--raft: heartbeat and election timeout (leader lease: half of it)")
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
@@ -78,14 +93,29 @@ func run(argv []string) int {
 		return 2
 	}
 
-	db, err := bitcask.Open(cfg.dir, bitcask.WithSync(mode), bitcask.WithSyncInterval(cfg.syncInterval))
+	if rc.enabled {
+		if msg := checkRaftFlags(&cfg, ioMode); msg != "" {
+			fmt.Fprintln(os.Stderr, "bitcaskd:", msg)
+			return 2
+		}
+		registerRaftCommands()
+	}
+	var db *bitcask.DB
+	var sm *fsm
+	if rc.enabled {
+		if err = os.MkdirAll(cfg.dir, 0o755); err == nil {
+			sm, db, err = openFSM(cfg.dir)
+		}
+	} else {
+		db, err = bitcask.Open(cfg.dir, bitcask.WithSync(mode), bitcask.WithSyncInterval(cfg.syncInterval))
+	}
 	if err != nil {
 		log.Error("cannot open the store", "dir", cfg.dir, "err", err)
 		return 1
 	}
 	m := newMetrics()
-	m.watchStore(db)
 	s := newServer(cfg, db, log, m)
+	m.watchStore(s.db)
 
 	if ioMode != "goroutine" && ioMode != "gnet" {
 		fmt.Fprintln(os.Stderr, "bitcaskd: --io must be goroutine or gnet")
@@ -106,6 +136,16 @@ func run(argv []string) int {
 			log.Warn("serving on a non-loopback address without --requirepass: anyone who can reach it can read and write", "addr", ln.Addr().String())
 		}
 	}
+	if rc.enabled {
+		s.raft, err = startRaft(s, sm, *rc, ln.Addr().String())
+		if err != nil {
+			log.Error("cannot start raft", "err", err)
+			ln.Close()
+			db.Close()
+			return 1
+		}
+		log.Info("raft started", "id", rc.nodeID, "raft_addr", rc.raftAddr, "raft_dir", rc.raftDir, "log_store", rc.logStore, "bootstrap", rc.bootstrap, "join", rc.join)
+	}
 	var metricsSrv *http.Server
 	if cfg.metricsAddr != "" {
 		mux := http.NewServeMux()
@@ -113,6 +153,7 @@ func run(argv []string) int {
 		mln, err := net.Listen("tcp", cfg.metricsAddr)
 		if err != nil {
 			log.Error("cannot listen for metrics", "addr", cfg.metricsAddr, "err", err)
+			s.stopRaft()
 			ln.Close()
 			db.Close()
 			return 1
@@ -125,6 +166,7 @@ func run(argv []string) int {
 	log.Info("bitcaskd ready", "addr", ln.Addr().String(), "dir", cfg.dir, "sync", mode.String(), "keys", st.LiveKeys, "libbitcask", bitcask.Version(), "auth", cfg.requirepass != "")
 
 	served := make(chan error, 1)
+	s.ln = ln
 	go func() { served <- s.serve(ln) }()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -146,6 +188,11 @@ func run(argv []string) int {
 		cancel()
 	}
 	code := 0
+	if err := s.stopRaft(); err != nil {
+		log.Error("raft shutdown failed", "err", err)
+		code = 1
+	}
+	db = s.db() // a snapshot restore may have swapped it
 	if err := db.Sync(); err != nil {
 		log.Error("final sync failed", "err", err)
 		code = 1
@@ -210,4 +257,43 @@ func runGnet(s *server, cfg config, db *bitcask.DB, log *slog.Logger, m *metrics
 	}
 	log.Info("bitcaskd stopped", "code", code)
 	return code
+}
+
+// checkRaftFlags validates the --raft flags and fills in defaults; it
+// returns a message for a bad combination.
+func checkRaftFlags(cfg *config, ioMode string) string {
+	rc := &cfg.raft
+	switch {
+	case rc.nodeID == "":
+		return "--raft needs --node-id"
+	case rc.raftAddr == "":
+		return "--raft needs --raft-addr HOST:PORT"
+	case ioMode != "goroutine":
+		return "--raft works with --io goroutine only"
+	case rc.bootstrap && rc.join != "":
+		return "--bootstrap and --join exclude each other"
+	case rc.logStore != "bitcask" && rc.logStore != "boltdb":
+		return fmt.Sprintf("--raft-log-store %q: want bitcask or boltdb", rc.logStore)
+	case rc.heartbeat < 10*time.Millisecond:
+		return "--raft-heartbeat must be at least 10ms"
+	case rc.applyTimeout <= 0:
+		return "--raft-apply-timeout must be positive"
+	}
+	if _, _, err := net.SplitHostPort(rc.raftAddr); err != nil {
+		return fmt.Sprintf("--raft-addr %q: %v", rc.raftAddr, err)
+	}
+	if rc.raftDir == "" {
+		rc.raftDir = filepath.Join(cfg.dir, "raft")
+	}
+	return ""
+}
+
+// stopRaft shuts the Raft node down, if there is one.
+func (s *server) stopRaft() error {
+	if s.raft == nil {
+		return nil
+	}
+	n := s.raft
+	s.raft = nil
+	return n.shutdown()
 }

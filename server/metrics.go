@@ -57,10 +57,10 @@ func newMetrics() *metrics {
 }
 
 // watchStore exports the store's own counters, read at scrape time.
-func (m *metrics) watchStore(db *bitcask.DB) {
+func (m *metrics) watchStore(db func() *bitcask.DB) {
 	gauge := func(name, help string, f func(bitcask.Stats) float64) {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "bitcaskd", Name: name, Help: help}, func() float64 {
-			st, err := db.Stats()
+			st, err := db().Stats()
 			if err != nil {
 				return 0
 			}
@@ -73,7 +73,7 @@ func (m *metrics) watchStore(db *bitcask.DB) {
 	gauge("dead_bytes", "Bytes of records no live key needs (reclaimed by a merge).", func(s bitcask.Stats) float64 { return float64(s.DeadBytes) })
 	gauge("data_files", "Data files in the store.", func(s bitcask.Stats) float64 { return float64(s.DataFiles) })
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "bitcaskd", Name: "merges_total", Help: "Merges completed since the store was opened."}, func() float64 {
-		st, err := db.Stats()
+		st, err := db().Stats()
 		if err != nil {
 			return 0
 		}

@@ -30,6 +30,7 @@ type limits struct {
 // to next; nothing is copied for multibulk requests. Progress on a partial
 // request is kept, so a large value arriving in many reads is scanned once.
 type reader struct {
+	fills uint64 // reads from r that returned data (see readGate)
 	r     io.Reader
 	lim   limits
 	buf   []byte
@@ -49,8 +50,10 @@ func newReader(r io.Reader, lim limits) *reader {
 }
 
 // buffered reports whether unparsed bytes are waiting (more pipelined
-// requests may be complete without reading).
-func (rd *reader) buffered() bool { return rd.end > rd.start }
+// requests may be complete without reading). The --raft state machine's
+// client has no reader and answers true: the commands of a log entry are
+// batched as a pipeline's are.
+func (rd *reader) buffered() bool { return rd == nil || rd.end > rd.start }
 
 var errNeedMore = errors.New("need more data")
 
@@ -131,6 +134,7 @@ func (rd *reader) fill() error {
 	m, err := rd.r.Read(rd.buf[rd.end:])
 	rd.end += m
 	if m > 0 {
+		rd.fills++
 		return nil
 	}
 	if err == nil {

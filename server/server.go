@@ -29,11 +29,13 @@ type config struct {
 	maxBulkBytes    int64
 	maxRequestBytes int64
 	drainTimeout    time.Duration
+	raft            raftConfig
 }
 
 type server struct {
 	cfg     config
-	db      *bitcask.DB
+	cur     atomic.Pointer[storeRef] // the store; swapped by a Raft snapshot restore
+	raft    *raftNode                // nil unless --raft
 	log     *slog.Logger
 	m       *metrics
 	ln      net.Listener
@@ -53,8 +55,20 @@ type server struct {
 
 	shutdownOnce sync.Once
 	shutdownReq  chan struct{} // closed by SHUTDOWN
+}
 
+// storeRef is the store the server serves, with a pool of batches bound to
+// it. In --raft mode a snapshot restore swaps in another store.
+type storeRef struct {
+	db      *bitcask.DB
 	batches sync.Pool
+	owned   sync.Map // *bitcask.Batch made by this ref's pool
+}
+
+func newStoreRef(db *bitcask.DB) *storeRef {
+	r := &storeRef{db: db}
+	r.batches.New = func() any { b := db.Batch(); r.owned.Store(b, struct{}{}); return b }
+	return r
 }
 
 // client is one connection's state; its commands run on its goroutine.
@@ -66,6 +80,7 @@ type client struct {
 	laddr   string
 	last    atomic.Int64 // unix ns of the last request (gnet mode's --timeout)
 	created time.Time
+	clock   int64 // fixed "now" (unix ms) of a replicated command; 0: wall clock
 	rd      *reader
 	getBuf  []byte
 
@@ -78,7 +93,17 @@ type client struct {
 
 	// INCR/DECR/INCRBY/DECRBY of one pipeline, applied as one conditional
 	// batch (see incrPending); their replies are appended when it commits.
-	incrs   []incrOp
+	incrs []incrOp
+
+	// --raft: write commands of one pipeline, proposed as one log entry
+	// (see commitProposals); their replies are appended once it applies.
+	props     [][][]byte
+	propBytes int
+	// A barrier that started after the reader's fill number barrierFills
+	// completed: reads received by then need no other (see intercept).
+	barrierFills uint64
+	barrierOK    bool
+
 	out     reply
 	authed  bool
 	quit    bool // QUIT or a fatal error: flush and close
@@ -91,21 +116,41 @@ type client struct {
 
 func newServer(cfg config, db *bitcask.DB, log *slog.Logger, m *metrics) *server {
 	s := &server{
-		cfg: cfg, db: db, log: log, m: m, started: time.Now(),
+		cfg: cfg, log: log, m: m, started: time.Now(),
 		clients:     make(map[*client]struct{}),
 		shutdownReq: make(chan struct{}),
 	}
 	s.lastSave.Store(time.Now().Unix())
-	s.batches.New = func() any { return db.Batch() }
+	s.cur.Store(newStoreRef(db))
 	return s
 }
 
-func (s *server) batch() *bitcask.Batch    { b := s.batches.Get().(*bitcask.Batch); b.Reset(); return b }
-func (s *server) release(b *bitcask.Batch) { b.Reset(); s.batches.Put(b) }
+// db is the store being served now.
+func (s *server) db() *bitcask.DB { return s.cur.Load().db }
+
+func (s *server) batch() *bitcask.Batch {
+	b := s.cur.Load().batches.Get().(*bitcask.Batch)
+	b.Reset()
+	return b
+}
+
+// release returns a batch to its store's pool; one made for a store since
+// swapped out is freed instead.
+func (s *server) release(b *bitcask.Batch) {
+	r := s.cur.Load()
+	if _, ok := r.owned.Load(b); !ok {
+		b.Close()
+		return
+	}
+	b.Reset()
+	r.batches.Put(b)
+}
 
 // serve accepts connections until the listener is closed.
 func (s *server) serve(ln net.Listener) error {
-	s.ln = ln
+	if s.ln == nil { // run sets it before serving, so that drain may read it
+		s.ln = ln
+	}
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -184,6 +229,9 @@ func (s *server) handle(c *client) {
 		}
 	}()
 	flush := func() error {
+		if len(c.props) > 0 {
+			c.commitProposals()
+		}
 		c.commitPending()
 		c.commitIncrs()
 		if len(c.out.b) == 0 {
@@ -297,6 +345,11 @@ func (s *server) exec(c *client, args [][]byte) {
 	var nb [32]byte
 	name := lower(nb[:0], args[0])
 	cmd := commands[string(name)]
+	arityOK := cmd != nil && ((cmd.arity > 0 && len(args) == cmd.arity) || (cmd.arity < 0 && len(args) >= -cmd.arity))
+	if len(c.props) > 0 && (cmd == nil || cmd.flags&flagWrite == 0 || !arityOK || !c.authed) {
+		// Queued writes' replies come first.
+		c.commitProposals()
+	}
 	if cmd == nil {
 		s.m.unknown.Inc()
 		s.log.Debug("unknown command", "remote", c.addr, "cmd", string(trunc(args[0])))
@@ -311,7 +364,7 @@ func (s *server) exec(c *client, args [][]byte) {
 		c.commitIncrs()
 	}
 	// Redis's order of checks: unknown command, arity, then authentication.
-	if (cmd.arity > 0 && len(args) != cmd.arity) || (cmd.arity < 0 && len(args) < -cmd.arity) {
+	if !arityOK {
 		cmd.stats.errors.Inc()
 		c.out.err("ERR wrong number of arguments for '" + cmd.name + "' command")
 		return
@@ -323,6 +376,11 @@ func (s *server) exec(c *client, args [][]byte) {
 	}
 	start := time.Now()
 	before := len(c.out.b)
+	if s.raft != nil && s.raft.intercept(c, cmd, args) {
+		cmd.stats.calls.Inc()
+		s.commandsDone.Add(1)
+		return
+	}
 	cmd.fn(c, args)
 	cmd.stats.latency.Observe(time.Since(start).Seconds())
 	cmd.stats.calls.Inc()

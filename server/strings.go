@@ -22,6 +22,16 @@ const (
 
 func nowMs() int64 { return time.Now().UnixMilli() }
 
+// now is the time commands compute expiries from: the wall clock, or in
+// --raft mode's state machine the time the leader fixed in the log entry,
+// so every replica computes the same absolute expiry.
+func (c *client) now() int64 {
+	if c.clock != 0 {
+		return c.clock
+	}
+	return nowMs()
+}
+
 // expMs is a Versioned's expiry in unix ms, 0 for none.
 func expMs(v bitcask.Versioned) int64 {
 	if v.ExpiresAt.IsZero() {
@@ -82,7 +92,7 @@ func (s *server) update(key []byte, f func(b *bitcask.Batch, cur bitcask.Version
 	b := s.batch()
 	defer s.release(b)
 	for {
-		cur, err := s.db.GetVersioned(key)
+		cur, err := s.db().GetVersioned(key)
 		exists := err == nil
 		if err != nil && !errors.Is(err, bitcask.ErrNotFound) {
 			return err
@@ -126,7 +136,7 @@ func (c *client) fail(err error) {
 // per GET); a value larger than the buffer grows it once and reads again.
 func cmdGet(c *client, args [][]byte) {
 	for {
-		n, err := c.s.db.GetInto(args[1], c.getBuf)
+		n, err := c.s.db().GetInto(args[1], c.getBuf)
 		switch {
 		case err == nil:
 			c.s.hits.Add(1)
@@ -149,7 +159,7 @@ func cmdGet(c *client, args [][]byte) {
 
 // expireArg converts an EX/PX/EXAT/PXAT argument to an absolute unix ms, or
 // the reply error.
-func expireArg(kind string, arg []byte, cmd string) (int64, string) {
+func expireArg(kind string, arg []byte, cmd string, now int64) (int64, string) {
 	n, ok := parseInt64(arg)
 	if !ok {
 		return 0, errNotInt
@@ -166,7 +176,6 @@ func expireArg(kind string, arg []byte, cmd string) (int64, string) {
 		n *= 1000
 	}
 	if kind == "EX" || kind == "PX" {
-		now := nowMs()
 		if n > math.MaxInt64-now {
 			return 0, bad
 		}
@@ -208,7 +217,7 @@ func cmdSet(c *client, args [][]byte) {
 			keepTTL = true
 		case (opt == "EX" || opt == "PX" || opt == "EXAT" || opt == "PXAT") && !keepTTL && !expSet && j+1 < len(args):
 			var e string
-			at, e = expireArg(opt, args[j+1], "set")
+			at, e = expireArg(opt, args[j+1], "set", c.now())
 			if e != "" {
 				c.out.err(e)
 				return
@@ -220,7 +229,7 @@ func cmdSet(c *client, args [][]byte) {
 			return
 		}
 	}
-	db := c.s.db
+	db := c.s.db()
 	if !nx && !xx && !get && !keepTTL {
 		if c.pendN > 0 || c.rd.buffered() {
 			// More pipelined commands are waiting: batch consecutive SETs.
@@ -306,12 +315,12 @@ func cmdSetNX(c *client, args [][]byte) {
 }
 
 func setexLike(c *client, args [][]byte, kind, name string) {
-	at, e := expireArg(kind, args[2], name)
+	at, e := expireArg(kind, args[2], name, c.now())
 	if e != "" {
 		c.out.err(e)
 		return
 	}
-	if err := c.s.db.PutExpiring(args[1], args[3], msTime(at)); err != nil {
+	if err := c.s.db().PutExpiring(args[1], args[3], msTime(at)); err != nil {
 		c.fail(err)
 		return
 	}
@@ -370,7 +379,7 @@ func cmdGetEx(c *client, args [][]byte) {
 			persist = true
 		case (opt == "EX" || opt == "PX" || opt == "EXAT" || opt == "PXAT") && !persist && !expSet && j+1 < len(args):
 			var e string
-			at, e = expireArg(opt, args[j+1], "getex")
+			at, e = expireArg(opt, args[j+1], "getex", c.now())
 			if e != "" {
 				c.out.err(e)
 				return
@@ -393,7 +402,7 @@ func cmdGetEx(c *client, args [][]byte) {
 		if !exists || (persist && expMs(cur) == 0) {
 			return false, nil
 		}
-		if expSet && at <= nowMs() {
+		if expSet && at <= c.now() {
 			return true, b.Delete(args[1])
 		}
 		return true, b.PutExpiring(args[1], cur.Value, msTime(at))
@@ -415,7 +424,7 @@ func cmdGetEx(c *client, args [][]byte) {
 func (s *server) mgetAtomic(keys [][]byte) ([][]byte, error) {
 	vals := make([][]byte, len(keys))
 	if len(keys) == 1 {
-		v, err := s.db.Get(keys[0])
+		v, err := s.db().Get(keys[0])
 		if err != nil && !errors.Is(err, bitcask.ErrNotFound) {
 			return nil, err
 		}
@@ -427,7 +436,7 @@ func (s *server) mgetAtomic(keys [][]byte) ([][]byte, error) {
 	defer s.release(b)
 	for {
 		for i, k := range keys {
-			cur, err := s.db.GetVersioned(k)
+			cur, err := s.db().GetVersioned(k)
 			if err != nil && !errors.Is(err, bitcask.ErrNotFound) {
 				return nil, err
 			}
@@ -531,7 +540,7 @@ func cmdDel(c *client, args [][]byte) {
 		b.Reset()
 		n := 0
 		for i, k := range keys {
-			v, err := c.s.db.Version(k)
+			v, err := c.s.db().Version(k)
 			if err != nil {
 				c.fail(err)
 				return
@@ -568,7 +577,7 @@ func cmdExists(c *client, args [][]byte) {
 		if len(k) == 0 || len(k) > bitcask.MaxKeyLen {
 			continue
 		}
-		v, err := c.s.db.Version(k)
+		v, err := c.s.db().Version(k)
 		if err != nil {
 			c.fail(err)
 			return
@@ -581,7 +590,7 @@ func cmdExists(c *client, args [][]byte) {
 }
 
 func cmdType(c *client, args [][]byte) {
-	v, err := c.s.db.Version(args[1])
+	v, err := c.s.db().Version(args[1])
 	if err != nil && !errors.Is(err, bitcask.ErrInvalidArgument) {
 		c.fail(err)
 		return
@@ -610,7 +619,7 @@ func expireGeneric(c *client, args [][]byte, kind, name string) {
 		at *= 1000
 	}
 	if kind == "EX" || kind == "PX" {
-		now := nowMs()
+		now := c.now()
 		if at > math.MaxInt64-now {
 			c.out.err(bad)
 			return
@@ -654,7 +663,7 @@ func expireGeneric(c *client, args [][]byte, kind, name string) {
 			return false, nil
 		}
 		set = true
-		if at <= nowMs() {
+		if at <= c.now() {
 			return true, b.Delete(args[1])
 		}
 		return true, b.PutExpiring(args[1], cur.Value, msTime(at))
@@ -674,7 +683,7 @@ func cmdPExpireAt(c *client, a [][]byte) { expireGeneric(c, a, "PXAT", "pexpirea
 // ttlGeneric: TTL/PTTL (remaining) and EXPIRETIME/PEXPIRETIME (absolute);
 // -2 for a missing key, -1 for a key without expiry.
 func ttlGeneric(c *client, args [][]byte, ms, absolute bool) {
-	cur, err := c.s.db.GetExpiry(args[1])
+	cur, err := c.s.db().GetExpiry(args[1])
 	if err != nil {
 		if errors.Is(err, bitcask.ErrNotFound) || errors.Is(err, bitcask.ErrInvalidArgument) {
 			c.out.int(-2)
@@ -694,7 +703,7 @@ func ttlGeneric(c *client, args [][]byte, ms, absolute bool) {
 	case absolute:
 		c.out.int(at / 1000)
 	default:
-		left := max(at-nowMs(), 0)
+		left := max(at-c.now(), 0)
 		if ms {
 			c.out.int(left)
 		} else {
@@ -778,7 +787,7 @@ func (c *client) commitIncrs() {
 			if st == nil {
 				st = &incrState{}
 				state[string(op.key)] = st
-				cur, err := s.db.GetVersioned(op.key)
+				cur, err := s.db().GetVersioned(op.key)
 				switch {
 				case err == nil:
 					st.version, st.exp = cur.Version, expMs(cur)
@@ -949,7 +958,7 @@ func cmdAppend(c *client, args [][]byte) {
 }
 
 func cmdStrlen(c *client, args [][]byte) {
-	n, err := c.s.db.GetInto(args[1], nil)
+	n, err := c.s.db().GetInto(args[1], nil)
 	switch {
 	case err == nil, errors.Is(err, bitcask.ErrBufferTooSmall):
 		c.out.int(int64(n))
@@ -967,7 +976,7 @@ func cmdGetRange(c *client, args [][]byte) {
 		c.out.err(errNotInt)
 		return
 	}
-	v, err := c.s.db.Get(args[1])
+	v, err := c.s.db().Get(args[1])
 	if err != nil && !errors.Is(err, bitcask.ErrNotFound) {
 		c.fail(err)
 		return
@@ -1036,7 +1045,7 @@ func renameGeneric(c *client, args [][]byte, nx bool) {
 	b := c.s.batch()
 	defer c.s.release(b)
 	for {
-		cur, err := c.s.db.GetVersioned(src)
+		cur, err := c.s.db().GetVersioned(src)
 		if errors.Is(err, bitcask.ErrNotFound) || errors.Is(err, bitcask.ErrInvalidArgument) {
 			c.out.err(errNoSuchKey)
 			return
@@ -1078,7 +1087,7 @@ func renameGeneric(c *client, args [][]byte, nx bool) {
 		}
 		if nx {
 			// Either dst exists (answer 0) or src changed (try again).
-			if v, err := c.s.db.Version(dst); err == nil && v != bitcask.VersionAbsent {
+			if v, err := c.s.db().Version(dst); err == nil && v != bitcask.VersionAbsent {
 				c.out.int(0)
 				return
 			}

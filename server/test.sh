@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of bitcaskd: gofmt, go vet, go test -race (go-redis v9 against started
-# servers), then smoke tests of a started bitcaskd with redis-cli, redis-py 8
+# servers; server/raftstore; the --raft cluster tests, including the 20-second
+# Jepsen-style fault test of server/cluster_test.go), then smoke tests of a started bitcaskd with redis-cli, redis-py 8
 # and ioredis at their default settings, with and without a password.
 # Installs what it needs: redis-tools (apt) if redis-cli is missing, redis-py in
 # a venv (server/smoke/.venv), ioredis with npm ci (server/smoke/node_modules).

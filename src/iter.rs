@@ -17,6 +17,7 @@ pub struct Snapshot {
     files: FileMap,
     pos: usize,
     value: Vec<u8>,
+    expiry: u64,
 }
 
 impl Snapshot {
@@ -33,6 +34,7 @@ impl Snapshot {
             files,
             pos: 0,
             value: Vec::new(),
+            expiry: 0,
         }
     }
 
@@ -45,6 +47,12 @@ impl Snapshot {
         self.entries.is_empty()
     }
 
+    /// The expiry (unix milliseconds, 0 for none) of the entry `next_entry` returned last,
+    /// as of the snapshot.
+    pub fn expiry(&self) -> u64 {
+        self.expiry
+    }
+
     /// The next live key, and its value when `with_value` is set; `None` at the end. Keys
     /// that have expired by the time they are reached are skipped. Borrowed data is valid
     /// until the next call.
@@ -55,6 +63,7 @@ impl Snapshot {
             };
             self.pos += 1;
             if !with_value && !e.has_expiry() {
+                self.expiry = 0;
                 return Ok(Some((&self.entries[self.pos - 1].0, None)));
             }
             let Some(file) = self.files.get(&e.file_id) else {
@@ -65,10 +74,12 @@ impl Snapshot {
             };
             let now = now_ms();
             let value = &mut self.value;
+            let mut expiry = 0;
             let live = file.read_record(e.offset as u64, e.record_len(key.len()), key, |rec| {
                 if rec.header.expired(now) {
                     return false;
                 }
+                expiry = rec.header.expires_at;
                 if with_value {
                     value.clear();
                     value.extend_from_slice(rec.value);
@@ -76,6 +87,7 @@ impl Snapshot {
                 true
             })?;
             if live {
+                self.expiry = expiry;
                 let key = &self.entries[self.pos - 1].0;
                 return Ok(Some((key, with_value.then_some(&self.value[..]))));
             }

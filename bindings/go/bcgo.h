@@ -260,6 +260,28 @@ static inline bcgo_next_res bcgo_iter_next(bc_iter *it, int want_value) {
 	return r;
 }
 
+typedef struct {
+	int32_t rc;
+	char *msg;
+	const uint8_t *key;
+	size_t key_len;
+	const uint8_t *val;
+	size_t val_len;
+	uint64_t expires_at;
+} bcgo_next_exp_res;
+
+static inline bcgo_next_exp_res bcgo_iter_next_expiring(bc_iter *it) {
+	bcgo_next_exp_res r;
+	r.key = NULL;
+	r.key_len = 0;
+	r.val = NULL;
+	r.val_len = 0;
+	r.expires_at = 0;
+	r.rc = bc_iter_next_expiring(it, &r.key, &r.key_len, &r.val, &r.val_len, &r.expires_at);
+	r.msg = bcgo_msg(r.rc);
+	return r;
+}
+
 /* ---- batches ------------------------------------------------------------- */
 
 static inline bcgo_status bcgo_batch_put(bc_batch *b, const uint8_t *k, size_t kl,

@@ -4,6 +4,7 @@ package bitcask
 #cgo noescape bcgo_iter_new
 #cgo nocallback bcgo_iter_new
 #cgo nocallback bcgo_iter_next
+#cgo nocallback bcgo_iter_next_expiring
 #cgo nocallback bc_iter_free
 #include "bcgo.h"
 */
@@ -12,6 +13,7 @@ import "C"
 import (
 	"iter"
 	"runtime"
+	"time"
 	"unsafe"
 )
 
@@ -126,6 +128,43 @@ func (it *Iter) All() iter.Seq2[[]byte, []byte] {
 		for {
 			k, v, ok := it.next(true)
 			if !ok || !yield(k, v) {
+				return
+			}
+		}
+	}
+}
+
+// Entry is a key with its value and expiry, as of an [Iter]'s snapshot.
+type Entry struct {
+	Key, Value []byte
+	// ExpiresAt is when the value expires; the zero Time means never.
+	ExpiresAt time.Time
+}
+
+// Entries is All with each key's expiry: what a copy of the store needs to
+// reproduce it exactly (a replica's snapshot, a backup). Key and Value are
+// fresh slices the caller owns. The iterator is freed when the loop ends;
+// errors end the loop and are reported by [Iter.Err].
+func (it *Iter) Entries() iter.Seq[Entry] {
+	return func(yield func(Entry) bool) {
+		defer it.Close()
+		for it.h.p != nil {
+			r := C.bcgo_iter_next_expiring(it.h.p)
+			switch r.rc {
+			case C.BC_OK:
+				e := Entry{
+					Key:       C.GoBytes(unsafe.Pointer(r.key), C.int(r.key_len)),
+					Value:     C.GoBytes(unsafe.Pointer(r.val), C.int(r.val_len)),
+					ExpiresAt: fromExpiryMs(uint64(r.expires_at)),
+				}
+				runtime.KeepAlive(it)
+				if !yield(e) {
+					return
+				}
+			case C.BC_DONE:
+				return
+			default:
+				it.err = newError("iter.next", r.rc, r.msg)
 				return
 			}
 		}

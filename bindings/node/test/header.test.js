@@ -20,6 +20,7 @@ const header = readHeader();
 const NOT_BOUND = {
   bc_get_stats: 'stats() reads bc_stats_json, which has the same counters',
   bc_get_file_stats: 'stats() reads bc_stats_json, which has the same counters',
+  bc_iter_next_expiring: 'iterators yield keys and values; expiries are for copies of a store (Go: Iter.Entries, used by bitcaskd --raft snapshots)',
 };
 
 // The binding declares out-parameters `void *` (see prototypes.js): allowed where the
