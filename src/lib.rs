@@ -32,3 +32,7 @@ pub use iter::Snapshot;
 pub use merge::{MergeProgress, MergeReport};
 pub use options::{MergeOptions, Options, SyncMode};
 pub use writer::Op;
+
+// Online backups (issue 21).
+pub mod checkpoint;
+pub use checkpoint::{CheckpointOptions, CheckpointProgress, CheckpointReport};
