@@ -10,7 +10,7 @@
 //!
 //! Two states of the store are measured: "loaded" (N keys just written: the active file is
 //! as large as a data file gets, 256 MiB by default, and all of it must be copied), and
-//! "merged" (after a merge, then N/100 more writes: the usual state of a store under
+//! "merged" (after a merge, then N/1000 more writes (`--recent`): the usual state of a store under
 //! automatic merges, where the active file holds the recent writes only).
 
 use std::fs;
@@ -27,6 +27,8 @@ struct Args {
     dir: PathBuf,
     repeats: usize,
     value_len: usize,
+    /// Keys written after the merge: the active file's contents in the "merged" state.
+    recent: Option<u64>,
 }
 
 fn parse_args() -> Args {
@@ -35,6 +37,7 @@ fn parse_args() -> Args {
         dir: std::env::temp_dir().join(format!("bitcask-ckpt-bench-{}", std::process::id())),
         repeats: 5,
         value_len: 100,
+        recent: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -44,6 +47,7 @@ fn parse_args() -> Args {
             "--dir" => a.dir = PathBuf::from(value()),
             "--repeats" => a.repeats = value().parse().expect("--repeats N"),
             "--value-len" => a.value_len = value().parse().expect("--value-len BYTES"),
+            "--recent" => a.recent = Some(value().parse().expect("--recent N")),
             "--quick" => {
                 a.n = 20_000;
                 a.repeats = 2;
@@ -110,22 +114,28 @@ impl Writer {
             let value = [b'w'; 100];
             let mut i = 0u64;
             while !s.load(Ordering::Relaxed) {
-                let k = key((i * 7_919) % n);
                 let ph = p.load(Ordering::Relaxed);
+                if ph == OFF {
+                    // Quiet between measurements, so the active file grows only by what
+                    // the measured windows write.
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+                let k = key((i * 7_919) % n);
                 let t = Instant::now();
                 db.put(&k, &value).unwrap();
                 let ns = t.elapsed().as_nanos() as u64;
-                if ph != OFF && p.load(Ordering::Relaxed) == ph {
+                if p.load(Ordering::Relaxed) == ph {
                     let mut w = w.lock().unwrap();
                     let slot = &mut w[ph as usize];
                     slot.0 = slot.0.max(ns);
                     slot.1 += 1;
                 }
                 i += 1;
-                // About 100k puts/s: a busy writer that leaves the second core to the
-                // checkpoint.
-                if i.is_multiple_of(64) {
-                    std::thread::sleep(Duration::from_micros(500));
+                // At most about 16k puts/s (2.4 MB/s): a steady writer that leaves the
+                // second core to the checkpoint.
+                if i.is_multiple_of(16) {
+                    std::thread::sleep(Duration::from_millis(1));
                 }
             }
         });
@@ -284,11 +294,12 @@ fn main() {
     writer.phase.store(OFF, Ordering::SeqCst);
     let t = Instant::now();
     db.merge().unwrap();
-    load(&db, a.n, a.n + a.n / 100, a.value_len);
+    let recent = a.recent.unwrap_or(a.n / 1000);
+    load(&db, a.n, a.n + recent, a.value_len);
     db.sync().unwrap();
     println!(
         "merged and wrote {} more keys in {:.1} s (the copied bytes below are the active file)",
-        a.n / 100,
+        recent,
         t.elapsed().as_secs_f64()
     );
     println!("state \"merged\" (merge outputs with hints, recent writes in the active file):");
