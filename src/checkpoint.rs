@@ -232,13 +232,21 @@ fn run(
     let (parent, name) = check_dest(dest, &inner.dir)?;
     remove_leftovers(&parent, &name);
     static N: AtomicU64 = AtomicU64::new(0);
-    let tmp = parent.join(format!(
-        "{}{}-{}",
-        checkpoint_temp_prefix(&name),
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    fs::create_dir(&tmp).map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
+    let tmp = loop {
+        let tmp = parent.join(format!(
+            "{}{}-{}",
+            checkpoint_temp_prefix(&name),
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        match fs::create_dir(&tmp) {
+            Ok(()) => break tmp,
+            // A leftover without a marker (its process died before making one) under a
+            // name this process now has (a reused pid): left alone, take the next name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(format!("creating {}", tmp.display()), e)),
+        }
+    };
     let result = build(inner, &tmp, dest, &parent, opts, progress);
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);

@@ -461,3 +461,26 @@ fn kill_9_during_checkpoints_leaves_nothing_that_looks_complete() {
     }
     println!("{killed_mid} checkpoints killed midway, {complete} complete ones checked");
 }
+
+/// Temporary names are per process and counter: a leftover without a marker under a name
+/// this process would take (a reused pid) is skipped and left alone, never reused.
+#[test]
+fn a_leftover_under_this_process_s_temporary_name_is_skipped() {
+    let tmp = TempDir::new("ckpt-pid");
+    let db = Db::open(tmp.join("store"), Options::default()).unwrap();
+    db.put(b"k", b"v").unwrap();
+    let pid = std::process::id();
+    for n in 0..200 {
+        let d = tmp.join(&format!(".dest.checkpoint-{pid}-{n}"));
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("000001.data"), b"not mine").unwrap();
+    }
+    db.checkpoint(tmp.join("dest")).unwrap();
+    let c = Db::open(tmp.join("dest"), read_only()).unwrap();
+    assert_eq!(c.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+    let left = names(tmp.path())
+        .iter()
+        .filter(|n| n.starts_with(".dest.checkpoint-"))
+        .count();
+    assert_eq!(left, 200, "leftovers without a marker are not deleted");
+}
