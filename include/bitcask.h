@@ -573,6 +573,33 @@ int32_t bc_get_version(struct bc_db *db,
                        uint64_t *version_out);
 
 /**
+ * Writes a consistent, point-in-time copy of the store into the new directory `dir`, while
+ * other threads keep reading, writing and merging (like LMDB's `mdb_env_copy`, but taking
+ * milliseconds: sealed data files are hard-linked, only the active file's prefix is copied).
+ *
+ * Every write acknowledged before the call is in the copy; no write that started after the
+ * call returned is. Writers wait only while the set of files is recorded (microseconds),
+ * never for the copying. A merge running meanwhile neither waits for the checkpoint nor
+ * breaks it. The copy is an ordinary store: open it with `bc_open` (it opens from hint
+ * files), or archive it with ordinary tools (docs/BACKUP.md). Files are copied instead of
+ * linked when `dir` is on another file system. Works on read-only handles too (the copy is
+ * then the store as of the handle's open).
+ *
+ * `dir`: NUL-terminated; must not exist (an existing directory, even an empty one, is
+ * refused), its parent must exist, and it must not lie inside the store's directory. The
+ * checkpoint is built in a temporary sibling `.NAME.checkpoint-PID-N` holding a
+ * `CHECKPOINT-INCOMPLETE` file, synced, then renamed to `dir`: if the process dies
+ * meanwhile, `dir` does not exist, and the leftover (which `bc_open` refuses) is deleted by
+ * the next checkpoint to the same `dir`. When this returns `BC_OK`, the copy is durable.
+ *
+ * Returns `BC_OK`; `BC_INVALID_ARGUMENT` (NULL `db` or `dir`, empty `dir`, `dir` exists or
+ * is inside the store, or its parent is not a directory; the message names it); `BC_IO`
+ * (missing parent, permission, disk full: nothing is left at `dir`).
+ */
+int32_t bc_checkpoint(struct bc_db *db,
+                      const char *dir);
+
+/**
  * Opens a reader on `key`'s current value for reading it in pieces (large values). The
  * whole record's CRC is verified here, before any byte is handed out. The reader keeps
  * reading this version even if the key is later overwritten, deleted or merged away, and

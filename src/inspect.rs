@@ -44,7 +44,7 @@ use crate::storage::{OsStorage, PathKind, Storage};
 pub use crate::datafile::ScanSummary;
 pub use crate::layout::{
     data_file_name, hint_file_name, merging_name, FileKind, Listing, MergeMarker, MergeState,
-    LOCK_FILE, MARKER, MARKER_TMP,
+    CHECKPOINT_MARKER, LOCK_FILE, MARKER, MARKER_TMP,
 };
 pub use crate::record::{Header, Record, FLAG_TOMBSTONE, HEADER_LEN};
 

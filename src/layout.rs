@@ -410,6 +410,17 @@ pub(crate) fn read_all(storage: &dyn Storage, path: &Path) -> std::io::Result<Ve
     Ok(out)
 }
 
+/// Inside a checkpoint being built: present (and `flock`ed by the process building it)
+/// until the checkpoint is complete. Deliberately not a store file: open refuses a directory
+/// holding it, so an interrupted checkpoint can never be opened as if it were complete.
+pub const CHECKPOINT_MARKER: &str = "CHECKPOINT-INCOMPLETE";
+
+/// Start of the name of the temporary sibling in which a checkpoint to `dest_name` is built
+/// (`.backup.checkpoint-<pid>-<n>` for `backup`); renamed to `dest_name` once complete.
+pub fn checkpoint_temp_prefix(dest_name: &str) -> String {
+    format!(".{dest_name}.checkpoint-")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

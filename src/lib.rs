@@ -2,7 +2,7 @@
 //!
 //! The Rust API is what this page lists: [`Db`] and its [`Options`], [`Snapshot`]
 //! iteration, [`ValueReader`] for values read in pieces, batches of [`Op`]s, conditional
-//! writes ([`Condition`]), merge reports and [`Stats`]. Two modules are public besides:
+//! writes ([`Condition`]), merge reports, [`Stats`] and checkpoints ([`Db::checkpoint`]). Two modules are public besides:
 //! [`inspect`], which reads a store's files for tools without opening it (the `bitcask`
 //! command uses nothing else), and [`format`], the record and hint codecs of
 //! docs/FORMAT.md. [`ffi`] is the C ABI (`include/bitcask.h` is generated from it).
@@ -16,6 +16,7 @@
 //! With the `testing` feature (used by this crate's own tests and fuzz targets, never by
 //! the shipped library) [`testing`] exposes the simulated disk and the storage trait.
 
+mod checkpoint;
 mod cond;
 mod datafile;
 mod db;
@@ -40,6 +41,7 @@ mod storage;
 mod sync;
 mod writer;
 
+pub use checkpoint::{CheckpointOptions, CheckpointProgress, CheckpointReport};
 pub use cond::{Condition, VERSION_ABSENT};
 pub use db::{now_ms, Db, ValueReader};
 pub use error::{Error, ErrorKind, Result};

@@ -110,6 +110,12 @@ impl Writer {
         self.active.id()
     }
 
+    /// The active file and where its records end: everything acknowledged so far lies in
+    /// sealed files or in that prefix (a checkpoint copies it under the writer lock's cover).
+    pub fn active_prefix(&self) -> (Arc<DataFile>, u64) {
+        (Arc::clone(&self.active), self.write_off)
+    }
+
     /// Reserves a file id (for merge output), so ids never collide with rotation.
     pub fn alloc_file_id(&mut self) -> Result<u32> {
         let id = self.next_file_id;

@@ -262,6 +262,11 @@ function pathArg(p) {
   return fileArg(p instanceof URL ? fileURLToPath(p) : p, 'path', 'a string or a file: URL');
 }
 
+/** A checkpoint's new directory: a string or a file: URL. */
+function dirArg(p) {
+  return fileArg(p instanceof URL ? fileURLToPath(p) : p, 'dir', 'a string or a file: URL');
+}
+
 // ---------------------------------------------------------------------------------------
 // Results
 
@@ -293,6 +298,7 @@ module.exports = {
   readStreamOptions,
   openOptions,
   pathArg,
+  dirArg,
   fileArg,
   asBuffer,
   camelCase,

@@ -7,7 +7,7 @@ const { Status, BitcaskError, closedError } = require('./errors');
 const { pool } = require('./pool');
 const {
   keyArg, valueArg, ownedKey, ownedValue, bufferArg, putOptions, readStreamOptions, asBuffer,
-  camelCase, enc,
+  camelCase, enc, dirArg,
 } = require('./args');
 const { SYNC_MODES } = require('./limits');
 const { dbRegistry } = require('./handles');
@@ -174,6 +174,19 @@ class Bitcask {
     return this.#native.needsMerge(this[kHandle]());
   }
 
+  // --- checkpoints ----------------------------------------------------------------------
+
+  /**
+   * Writes a consistent copy of the store into the new directory `dir` (bc_checkpoint):
+   * every write acknowledged before the call is in it, none started after it returned.
+   * Throws BitcaskError 'INVALID_ARGUMENT' if `dir` exists (even empty) or lies inside the
+   * store, 'IO' if its parent is missing. The copy opens as an ordinary store.
+   */
+  checkpoint(dir) {
+    const h = this[kHandle]();
+    this.#native.checkpoint(h, dirArg(dir));
+  }
+
   // --- closing --------------------------------------------------------------------------
 
   /**
@@ -247,6 +260,13 @@ class Bitcask {
   async mergeAsync() {
     const h = this[kHandle]();
     await this[kRun]('merge', [h], undefined, pool().leastBusy(this.#home));
+  }
+
+  /** Like checkpoint(), on a worker thread other than the one serving this store's other calls. */
+  async checkpointAsync(dir) {
+    const h = this[kHandle]();
+    const d = dirArg(dir);
+    await this[kRun]('checkpoint', [h, d], undefined, pool().leastBusy(this.#home));
   }
 
   /** Waits for this store's running async operations, then closes it on a worker thread. */

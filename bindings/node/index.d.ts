@@ -230,6 +230,11 @@ export declare class Bitcask implements Iterable<[Buffer, Buffer]> {
   merge(): void;
   /** Whether the merge triggers say a merge is due. */
   needsMerge(): boolean;
+  /**
+   * Writes a consistent copy of the store into the new directory `dir` (it must not exist;
+   * its parent must). Every write acknowledged before the call is in it. Opens as a store.
+   */
+  checkpoint(dir: string | URL): void;
   /** Idempotent. Throws 'BUSY' while async operations on this store are running. */
   close(): void;
   [Symbol.dispose](): void;
@@ -239,6 +244,7 @@ export declare class Bitcask implements Iterable<[Buffer, Buffer]> {
   deleteAsync(key: Bytes): Promise<void>;
   syncAsync(): Promise<void>;
   mergeAsync(): Promise<void>;
+  checkpointAsync(dir: string | URL): Promise<void>;
   /** Waits for this store's running async operations, then closes it. */
   closeAsync(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

@@ -167,6 +167,10 @@ class Native {
     this.check(this.f.merge(db));
   }
 
+  checkpoint(db, dir) {
+    this.check(this.f.checkpoint(db, dir));
+  }
+
   needsMerge(db) {
     this.flag.fill(0);
     this.check(this.f.needs_merge(db, this.flag));

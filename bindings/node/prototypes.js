@@ -55,6 +55,7 @@ const PROTOTYPES = {
   value_close: 'void bc_value_close(bc_value *value)',
 
   merge: 'int32_t bc_merge(bc_db *db)',
+  checkpoint: 'int32_t bc_checkpoint(bc_db *db, const char *dir)',
   needs_merge: 'int32_t bc_needs_merge(bc_db *db, void *needed_out)',
   options_set_frag_merge_trigger: 'int32_t bc_options_set_frag_merge_trigger(bc_options *opts, uint32_t percent)',
   options_set_dead_bytes_merge_trigger: 'int32_t bc_options_set_dead_bytes_merge_trigger(bc_options *opts, uint64_t bytes)',

@@ -17,6 +17,7 @@ const ops = {
   delete: (n, db, k) => n.delete(db, k, k.length),
   sync: (n, db) => n.sync(db),
   merge: (n, db) => n.merge(db),
+  checkpoint: (n, db, dir) => n.checkpoint(db, dir),
   batchCommit: (n, db, b) => n.batchCommit(db, b),
 };
 

@@ -303,6 +303,7 @@ Exit status: 0 merged; 2 failure (nothing is lost; see the message); 3 the store
 is locked by another writer.
 ",
     },
+    crate::backup::COMMAND,
     Command {
         name: "help",
         flags: &[],
@@ -344,7 +345,7 @@ Global options (anywhere before --):
 
 Keys and values given as arguments are taken byte for byte; with -e they are
 read with C-style escapes (\\n, \\t, \\\\, \\xHH), the form `keys` and `dump` print.
-get, keys, dump and stats open the store read-only and work while another
+get, keys, dump, stats and backup open the store read-only and work while another
 process writes it; put, delete, load, merge and repair take its write lock;
 check reads the files directly and takes no lock.
 

@@ -5,6 +5,7 @@
 //! (missing key, damage found); 2 usage error or failure; 3 the store is locked.
 
 mod args;
+mod backup;
 mod codec;
 mod commands;
 mod compact;
@@ -267,6 +268,7 @@ fn run(argv: &[OsString]) -> CliResult {
         "check" => scan::check_command(&dir, &p),
         "repair" => repair::repair_command(&dir, &p),
         "merge" => compact::merge_command(&dir, &p),
+        "backup" => backup::backup_command(&dir, &p),
         other => unreachable!("command {other} has no handler"),
     }
 }

@@ -2049,6 +2049,99 @@ static void test_conditional_writes(void) {
         test();                                                                              \
     } while (0)
 
+/* A checkpoint taken while another thread writes holds every write acknowledged before it,
+ * opens as a store of its own, and refuses NULLs and existing destinations by name. */
+struct ck_ctx {
+    bc_db *db;
+    atomic_int stop;
+};
+
+static void *ck_writer(void *arg) {
+    struct ck_ctx *c = arg;
+    char key[32];
+    for (int i = 0; !atomic_load(&c->stop); i++) {
+        snprintf(key, sizeof key, "live-%d", i % 500);
+        if (bc_put(c->db, S(key), S("during")) != BC_OK)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_checkpoint(void) {
+    TEST_DIR(dir, "checkpoint");
+    bc_options *opts = bc_options_new();
+    OK(bc_options_set_max_file_size(opts, 4096)); /* sealed files to link */
+    bc_db *db = OPEN(dir, opts);
+    bc_options_free(opts);
+    char key[32], val[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "k%03d", i);
+        snprintf(val, sizeof val, "v%03d", i);
+        PUT(db, key, val);
+    }
+    OK(bc_delete(db, S("k007")));
+
+    INVALID(bc_checkpoint(NULL, "x"));
+    CHECK(strstr(bc_last_error(), "db") != NULL);
+    INVALID(bc_checkpoint(db, NULL));
+    CHECK(strstr(bc_last_error(), "dir") != NULL);
+    INVALID(bc_checkpoint(db, ""));
+    CHECK_MSG();
+    INVALID(bc_checkpoint(db, dir)); /* exists */
+    CHECK(strstr(bc_last_error(), dir) != NULL);
+    char inside[2200];
+    snprintf(inside, sizeof inside, "%s/backup", dir);
+    INVALID(bc_checkpoint(db, inside));
+    CHECK(strstr(bc_last_error(), "inside the store") != NULL);
+    char orphan[2200];
+    snprintf(orphan, sizeof orphan, "%s-missing/parent/ckpt", dir);
+    CHECK_RC(bc_checkpoint(db, orphan), BC_IO);
+    CHECK_MSG();
+
+    struct ck_ctx ctx = {db, 0};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, ck_writer, &ctx) == 0);
+    char dest[2200];
+    snprintf(dest, sizeof dest, "%s-ckpt", dir);
+    OK(bc_checkpoint(db, dest));
+    atomic_store(&ctx.stop, 1);
+    void *writer_rc = NULL;
+    CHECK(pthread_join(t, &writer_rc) == 0 && writer_rc == NULL);
+    PUT(db, "after", "not in the checkpoint");
+
+    CHECK_RC(bc_checkpoint(db, dest), BC_INVALID_ARGUMENT); /* now it exists */
+    CHECK(strstr(bc_last_error(), "already exists") != NULL);
+
+    bc_db *ck = OPEN(dest, NULL);
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "k%03d", i);
+        snprintf(val, sizeof val, "v%03d", i);
+        if (i == 7)
+            EXPECT_MISSING(ck, key);
+        else
+            EXPECT_VAL(ck, key, val);
+    }
+    EXPECT_MISSING(ck, "after");
+    PUT(ck, "only-here", "1"); /* the checkpoint is a store of its own */
+    OK(bc_close(ck));
+    EXPECT_MISSING(db, "only-here");
+    OK(bc_close(db));
+
+    /* A read-only handle checkpoints too. */
+    bc_options *ro = bc_options_new();
+    OK(bc_options_set_read_only(ro, true));
+    db = OPEN(dir, ro);
+    bc_options_free(ro);
+    char dest2[2200];
+    snprintf(dest2, sizeof dest2, "%s-ckpt-ro", dir);
+    OK(bc_checkpoint(db, dest2));
+    OK(bc_close(db));
+    ck = OPEN(dest2, NULL);
+    EXPECT_VAL(ck, "after", "not in the checkpoint");
+    EXPECT_VAL(ck, "k299", "v299");
+    OK(bc_close(ck));
+}
+
 int main(int argc, char **argv) {
     const char *base = argc > 1 ? argv[1] : "/tmp";
     snprintf(root, sizeof root, "%s/bc_test_api_XXXXXX", base);
@@ -2080,6 +2173,7 @@ int main(int argc, char **argv) {
     RUN(test_merge);
     RUN(test_concurrency);
     RUN(test_conditional_writes);
+    RUN(test_checkpoint);
 
     rm_rf(root);
     printf("%d passed, 0 failed\n", atomic_load(&passed));

@@ -1,0 +1,135 @@
+//! `backup DEST`: a consistent checkpoint of the store in the new directory DEST (the
+//! engine's `Db::checkpoint`): hard links for sealed data files, a copy of the newest
+//! file's records, copies of everything when DEST is on another file system (or with
+//! `--copy`), a progress line on a terminal while copying, and a summary on stdout.
+//! There is no `restore`: a checkpoint is a store (docs/BACKUP.md says how to put one back).
+
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use bitcask::{CheckpointOptions, CheckpointProgress};
+
+use crate::args::{Flag, Parsed};
+use crate::commands::{arity, bytes_human};
+use crate::help::Command;
+use crate::{open_read, CliError, CliResult};
+
+pub const COMMAND: Command = Command {
+    name: "backup",
+    flags: &[Flag {
+        long: "copy",
+        short: None,
+        value: None,
+    }],
+    summary: "backup DEST           write a consistent copy of the store into new directory DEST",
+    help: "\
+Usage: bitcask -d DIR backup [--copy] DEST
+
+Writes a checkpoint of the store into DEST, a directory that must not exist yet
+(its parent must; an existing DEST, even an empty one, is refused). The
+checkpoint is an ordinary store: open it, check it with `bitcask -d DEST check`,
+archive it with tar or send it elsewhere with rsync. To restore, stop the
+writer and put the checkpoint (or a copy of it) where the store was.
+
+Sealed data files are hard-linked (instant, no extra space: they never change)
+and only the newest file's records are copied, with a hint file so DEST opens
+fast. On another file system, or with --copy, every file is copied; on a
+terminal, stderr then shows the bytes copied, the rate and the time left.
+DEST is built in a hidden sibling (.DEST.checkpoint-*) and renamed into place
+once synced: if the command is interrupted, DEST does not exist.
+
+Opens the store read-only, so it works while another process writes it: the
+checkpoint is then the store as it was when the command opened it.
+
+Options:
+  --copy   copy every file even where a hard link would do
+
+Exit status: 0 written; 2 usage error, DEST exists, DIR is not a store, or
+failure (nothing is left at DEST).
+",
+};
+
+fn progress_line(dest: &Path, p: &CheckpointProgress, secs: f64) -> String {
+    let frac = if p.bytes_total == 0 {
+        1.0
+    } else {
+        p.bytes_done as f64 / p.bytes_total as f64
+    };
+    let rate = p.bytes_done as f64 / secs.max(0.001);
+    let mut line = format!(
+        "\rcopying to {}: {:.0}%, {} of {}, {}/s",
+        dest.display(),
+        frac * 100.0,
+        bytes_human(p.bytes_done),
+        bytes_human(p.bytes_total),
+        bytes_human(rate as u64)
+    );
+    if frac < 1.0 && rate > 0.0 {
+        let left = p.bytes_total.saturating_sub(p.bytes_done) as f64 / rate;
+        line.push_str(&format!(", ~{left:.0}s left"));
+    }
+    line.push_str("\x1b[K");
+    line
+}
+
+pub fn backup_command(dir: &Path, p: &Parsed) -> CliResult {
+    arity(p, 1, 1, "bitcask -d DIR backup [--copy] DEST")?;
+    let dest = Path::new(&p.args[0]);
+    let db = open_read(dir)?;
+    let opts = CheckpointOptions {
+        copy_only: p.has("copy"),
+    };
+    let on_terminal = io::stderr().is_terminal();
+    let start = Instant::now();
+    let mut shown = false;
+    let result = db.checkpoint_with(dest, &opts, &mut |progress| {
+        if on_terminal && progress.bytes_total > 0 {
+            shown = true;
+            let line = progress_line(dest, progress, start.elapsed().as_secs_f64());
+            let mut err = io::stderr();
+            let _ = err.write_all(line.as_bytes());
+            let _ = err.flush();
+        }
+    });
+    if shown {
+        let _ = io::stderr().write_all(b"\r\x1b[K");
+    }
+    let r = result.map_err(|e| {
+        let mut err = CliError::from(e);
+        err.message = format!("backup failed: {}", err.message);
+        err
+    })?;
+    writeln!(
+        io::stdout().lock(),
+        "backed up {} to {} in {:.3}s: {} data file(s) linked ({}), {} copied ({}), {} hint \
+         file(s) carried, {} written",
+        dir.display(),
+        dest.display(),
+        start.elapsed().as_secs_f64(),
+        r.files_linked,
+        bytes_human(r.bytes_linked),
+        r.files_copied,
+        bytes_human(r.bytes_copied),
+        r.hints_carried,
+        r.hints_written,
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_line_shows_done_rate_and_time_left() {
+        let p = CheckpointProgress {
+            bytes_total: 4096,
+            bytes_done: 1024,
+        };
+        let line = progress_line(Path::new("/b"), &p, 1.0);
+        assert!(line.contains("25%"), "{line}");
+        assert!(line.contains("1.0 KiB of 4.0 KiB"), "{line}");
+        assert!(line.contains("left"), "{line}");
+    }
+}
