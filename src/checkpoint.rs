@@ -39,12 +39,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::datafile::{scan_bytes, DataFile};
+use crate::datafile::DataFile;
 use crate::db::{Db, Inner};
 use crate::error::{Error, ErrorKind, Result};
-use crate::hint::{HintEntry, HintWriter};
+use crate::hint::{self, HintWriter};
 use crate::layout::{checkpoint_temp_prefix, data_file_name, hint_file_name, CHECKPOINT_MARKER};
-use crate::record::Record;
 use crate::storage::{OsStorage, Storage};
 
 /// Bytes copied per read of the source: large enough for sequential speed, small enough
@@ -424,41 +423,18 @@ fn copy_active(
         .open_write(&hint_path, 0)
         .map_err(|e| Error::io(format!("creating {}", hint_path.display()), e))?;
     let mut hints = HintWriter::new(hint_file);
-    let mut hint_err = None;
-    let mut summary = None;
+    // Clean: intact records from 0 to their end, then nothing or zeros (a read-only
+    // handle's view of a file still preallocated by its writer).
+    let mut clean_end = Ok(Some(0));
     if len > 0 {
         file.storage()
             .read_with(0, len as usize, &mut |bytes| {
-                let mut add = |off: u64, rec: &Record<'_>| {
-                    let h = &rec.header;
-                    let e = HintEntry {
-                        seq: h.seq,
-                        expires_at: h.expires_at,
-                        offset: off as u32,
-                        value_len: h.value_len,
-                        tombstone: h.is_tombstone(),
-                        key: rec.key,
-                    };
-                    if hint_err.is_none() {
-                        hint_err = hints.add(&e).err();
-                    }
-                };
-                summary = Some(scan_bytes(bytes, &mut add));
+                clean_end = hint::add_data_entries(bytes, &mut hints);
             })
             .map_err(|e| Error::io(format!("reading {}", file.name()), e))?;
     }
-    if let Some(e) = hint_err {
-        return Err(Error::io(format!("writing {}", hint_path.display()), e));
-    }
-    // Clean: intact records from 0 to their end, then nothing or zeros (a read-only
-    // handle's view of a file still preallocated by its writer).
-    let clean_end = match &summary {
-        None => Some(0),
-        Some(s) if s.damaged.is_empty() && s.dropped_batch_records == 0 && s.clean_tail => {
-            Some(s.valid_end)
-        }
-        Some(_) => None,
-    };
+    let clean_end =
+        clean_end.map_err(|e| Error::io(format!("writing {}", hint_path.display()), e))?;
     let copy_len = clean_end.unwrap_or(len);
     copy_from(file, copy_len, &tmp.join(data_file_name(id)), tick)?;
     tick(len - copy_len);

@@ -99,11 +99,11 @@ impl HintWriter {
     }
 }
 
-/// Writes with `w` the hint of a data file whose whole contents are `data`, when they are a
-/// clean run of intact records (then nothing, or zeros): returns true once it is finished
-/// and synced. False: the file has damage or an unfinished batch, so no hint can describe it
-/// (open scans such a file), and `w` was dropped unfinished.
-pub(crate) fn write_for_data(data: &[u8], mut w: HintWriter) -> io::Result<bool> {
+/// Adds to `w` an entry for every record of `data`, a data file's bytes. Returns where the
+/// records end when `data` is a clean run of intact records followed by nothing or zeros
+/// (then the hint describes the file up to there: finish `w`); `None` when the file has damage
+/// or an unfinished batch, so no hint can describe it (open scans such a file).
+pub(crate) fn add_data_entries(data: &[u8], w: &mut HintWriter) -> io::Result<Option<u64>> {
     let mut failed = None;
     let summary = crate::datafile::scan_bytes(data, &mut |off, rec| {
         if failed.is_some() {
@@ -124,15 +124,9 @@ pub(crate) fn write_for_data(data: &[u8], mut w: HintWriter) -> io::Result<bool>
     if let Some(e) = failed {
         return Err(e);
     }
-    let clean = summary.damaged.is_empty()
-        && summary.dropped_batch_records == 0
-        && summary.clean_tail
-        && summary.valid_end == data.len() as u64;
-    if !clean {
-        return Ok(false);
-    }
-    w.finish()?;
-    Ok(true)
+    let clean =
+        summary.damaged.is_empty() && summary.dropped_batch_records == 0 && summary.clean_tail;
+    Ok(clean.then_some(summary.valid_end))
 }
 
 /// Verifies a whole hint file and then visits its entries. Returns a description of the

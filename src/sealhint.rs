@@ -97,16 +97,21 @@ fn write_one(inner: &Inner, df: &DataFile) -> Result<bool> {
     let file = storage
         .open_write(&path, 0)
         .map_err(|e| Error::io(format!("creating {}", shown()), e))?;
-    let mut writer = Some(HintWriter::new(file));
-    let mut written = Ok(false);
+    let mut writer = HintWriter::new(file);
+    let size = df.storage().size();
+    let mut clean_end = Ok(None);
     df.storage()
-        .read_with(0, df.storage().size() as usize, &mut |bytes| {
-            if let Some(w) = writer.take() {
-                written = hint::write_for_data(bytes, w);
-            }
+        .read_with(0, size as usize, &mut |bytes| {
+            clean_end = hint::add_data_entries(bytes, &mut writer);
         })
         .map_err(|e| Error::io(format!("reading {}", df.name()), e))?;
-    let written = written.map_err(|e| Error::io(format!("writing {}", shown()), e));
+    // A sealed file was trimmed to its records: a hint covers it exactly or not at all.
+    let written = match clean_end {
+        Ok(Some(end)) if end == size => writer.finish().map(|()| true),
+        Ok(_) => Ok(false),
+        Err(e) => Err(e),
+    }
+    .map_err(|e| Error::io(format!("writing {}", shown()), e));
     if !matches!(written, Ok(true)) {
         let _ = storage.remove(&path);
     }

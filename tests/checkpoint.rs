@@ -154,11 +154,15 @@ fn copies_instead_of_links_when_asked_or_across_file_systems() {
         db.put(format!("k{i}").as_bytes(), &[i as u8; 100]).unwrap();
     }
     let before = contents(&db);
-    let sealed = names(&store).len() as u64 - 2; // LOCK and the active file
+    // Data files (hint files, which the background writes for sealed files, count apart).
+    let data_files = names(&store)
+        .iter()
+        .filter(|n| n.ends_with(".data"))
+        .count() as u64;
 
     let check = |dest: &Path, report: bitcask::CheckpointReport| {
         assert_eq!(report.files_linked, 0, "{report:?}");
-        assert_eq!(report.files_copied, sealed + 1, "{report:?}");
+        assert_eq!(report.files_copied, data_files, "{report:?}");
         for n in names(dest) {
             assert_eq!(std::fs::metadata(dest.join(&n)).unwrap().nlink(), 1, "{n}");
         }
@@ -229,6 +233,13 @@ fn damaged_ranges_are_carried_over_as_they_are() {
         db.put(format!("k{i}").as_bytes(), &[3; 120]).unwrap();
     }
     db.close().unwrap();
+    // Without hints, so that open scans (and counts) the damage below: a hinted file is
+    // loaded from its hint, and its damage shows only when a damaged record is read.
+    for name in names(&store) {
+        if name.ends_with(".hint") {
+            std::fs::remove_file(store.join(name)).unwrap();
+        }
+    }
     let files: Vec<String> = names(&store)
         .into_iter()
         .filter(|n| n.ends_with(".data"))
