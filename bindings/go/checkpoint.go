@@ -35,11 +35,11 @@ func (db *DB) Checkpoint(dir string) error {
 			return argError("checkpoint", "dir contains a NUL byte")
 		}
 	}
-	h := db.rlock()
+	h, rl := db.rlock()
 	if h == nil {
 		return ErrClosed
 	}
-	defer db.runlock()
+	defer db.runlock(rl)
 	cdir := C.CString(dir)
 	defer C.free(unsafe.Pointer(cdir))
 	return check("checkpoint", C.bcgo_checkpoint(h, cdir))
