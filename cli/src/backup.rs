@@ -13,6 +13,7 @@ use bitcask::{CheckpointOptions, CheckpointProgress};
 use crate::args::{Flag, Parsed};
 use crate::commands::{arity, bytes_human};
 use crate::help::Command;
+use crate::progress;
 use crate::{open_read, CliError, CliResult};
 
 pub const COMMAND: Command = Command {
@@ -51,26 +52,8 @@ failure (nothing is left at DEST).
 };
 
 fn progress_line(dest: &Path, p: &CheckpointProgress, secs: f64) -> String {
-    let frac = if p.bytes_total == 0 {
-        1.0
-    } else {
-        p.bytes_done as f64 / p.bytes_total as f64
-    };
-    let rate = p.bytes_done as f64 / secs.max(0.001);
-    let mut line = format!(
-        "\rcopying to {}: {:.0}%, {} of {}, {}/s",
-        dest.display(),
-        frac * 100.0,
-        bytes_human(p.bytes_done),
-        bytes_human(p.bytes_total),
-        bytes_human(rate as u64)
-    );
-    if frac < 1.0 && rate > 0.0 {
-        let left = p.bytes_total.saturating_sub(p.bytes_done) as f64 / rate;
-        line.push_str(&format!(", ~{left:.0}s left"));
-    }
-    line.push_str("\x1b[K");
-    line
+    let head = format!("copying to {}", dest.display());
+    progress::line(&head, p.bytes_done, p.bytes_total, "", secs)
 }
 
 pub fn backup_command(dir: &Path, p: &Parsed) -> CliResult {

@@ -10,42 +10,17 @@ use bitcask::MergeProgress;
 
 use crate::args::Parsed;
 use crate::commands::{arity, bytes_human};
+use crate::progress::{self, duration_text};
 use crate::{close, open, Access, CliError, CliResult};
-
-fn duration_text(secs: f64) -> String {
-    if secs < 60.0 {
-        format!("{secs:.1}s")
-    } else if secs < 3600.0 {
-        format!("{}m{:02}s", secs as u64 / 60, secs as u64 % 60)
-    } else {
-        format!("{}h{:02}m", secs as u64 / 3600, secs as u64 / 60 % 60)
-    }
-}
 
 /// One progress line: what has been read of the inputs, what was written, rate, time left.
 fn progress_line(dir: &Path, p: &MergeProgress, secs: f64) -> String {
-    let frac = if p.input_bytes == 0 {
-        1.0
-    } else {
-        p.bytes_read as f64 / p.input_bytes as f64
-    };
-    let rate = p.bytes_read as f64 / secs.max(0.001);
-    let mut line = format!(
-        "\rmerging {}: {:.0}%, {} of {} read ({} records), {} records written, {}/s",
-        dir.display(),
-        frac * 100.0,
-        bytes_human(p.bytes_read),
-        bytes_human(p.input_bytes),
-        p.records_read,
-        p.records_written,
-        bytes_human(rate as u64)
+    let detail = format!(
+        " read ({} records), {} records written",
+        p.records_read, p.records_written
     );
-    if frac < 1.0 && rate > 0.0 {
-        let left = p.input_bytes.saturating_sub(p.bytes_read) as f64 / rate;
-        line.push_str(&format!(", ~{} left", duration_text(left)));
-    }
-    line.push_str("\x1b[K");
-    line
+    let head = format!("merging {}", dir.display());
+    progress::line(&head, p.bytes_read, p.input_bytes, &detail, secs)
 }
 
 pub fn merge_command(dir: &Path, p: &Parsed) -> CliResult {

@@ -10,6 +10,7 @@ mod codec;
 mod commands;
 mod compact;
 mod help;
+mod progress;
 mod repair;
 mod scan;
 
