@@ -77,7 +77,7 @@ static void bcpy_leave(bcpy_stripe *s) { atomic_fetch_sub(&s->users, 1); }
 
 #define U8(p) ((const uint8_t *)(p))
 
-int32_t bcpy_open(const char *path, const bc_options *opts, bcpy_db **out) {
+static int32_t bcpy_open(const char *path, const bc_options *opts, bcpy_db **out) {
   bcpy_db *h = calloc(1, sizeof *h);
   if (!h) return BCPY_NOMEM;
   int32_t rc = bc_open(path, opts, &h->db);
@@ -91,7 +91,7 @@ int32_t bcpy_open(const char *path, const bc_options *opts, bcpy_db **out) {
 
 /* Marks the handle closed, waits for calls in flight, closes the store. Only the first
  * call closes; later ones return BC_OK. */
-int32_t bcpy_close(bcpy_db *h) {
+static int32_t bcpy_close(bcpy_db *h) {
   int expected = 0;
   if (!atomic_compare_exchange_strong(&h->closing, &expected, 1)) return BC_OK;
   for (;;) {
@@ -106,24 +106,24 @@ int32_t bcpy_close(bcpy_db *h) {
   return bc_close(db);
 }
 
-bool bcpy_is_closed(bcpy_db *h) { return atomic_load(&h->closing) != 0; }
+static bool bcpy_is_closed(bcpy_db *h) { return atomic_load(&h->closing) != 0; }
 
 /* The finalizer: closes the store if it is still open, frees the guard. */
-void bcpy_release(bcpy_db *h) {
+static void bcpy_release(bcpy_db *h) {
   if (!h) return;
   bcpy_close(h);
   free(h);
 }
 
-bcpy_buf *bcpy_buf_new(void) { return calloc(1, sizeof(bcpy_buf)); }
+static bcpy_buf *bcpy_buf_new(void) { return calloc(1, sizeof(bcpy_buf)); }
 
-void bcpy_buf_free(bcpy_buf *b) {
+static void bcpy_buf_free(bcpy_buf *b) {
   if (!b) return;
   free(b->data);
   free(b);
 }
 
-void bcpy_buf_trim(bcpy_buf *b) {
+static void bcpy_buf_trim(bcpy_buf *b) {
   if (b->cap <= BCPY_KEEP_CAP) return;
   free(b->data);
   b->data = NULL;
@@ -147,7 +147,7 @@ static int32_t bcpy_get_scratch(bc_db *db, const char *k, size_t kl, bcpy_buf *o
   }
 }
 
-int32_t bcpy_get(bcpy_db *h, const char *k, size_t kl, bcpy_buf *out) {
+static int32_t bcpy_get(bcpy_db *h, const char *k, size_t kl, bcpy_buf *out) {
   GUARDED(h, bcpy_get_scratch(h->db, k, kl, out));
 }
 
@@ -162,7 +162,7 @@ static int64_t bcpy_len_or_status(int32_t rc, size_t len) {
 
 /* A get into the calling thread's fixed BCPY_SCRATCH-byte buffer. A longer value returns
  * its length, which is over BCPY_SCRATCH: the caller then reads it with bcpy_get. */
-int64_t bcpy_get_small(bcpy_db *h, const char *k, size_t kl, char *scratch) {
+static int64_t bcpy_get_small(bcpy_db *h, const char *k, size_t kl, char *scratch) {
   bcpy_stripe *s = bcpy_enter(h);
   if (!s) return bcpy_len_or_status(BCPY_CLOSED, 0);
   size_t n = 0;
@@ -173,7 +173,7 @@ int64_t bcpy_get_small(bcpy_db *h, const char *k, size_t kl, char *scratch) {
 }
 
 /* bc_get_into: the length (over `cap`: the buffer was too small and is untouched). */
-int64_t bcpy_get_into_len(bcpy_db *h, const char *k, size_t kl, char *buf, size_t cap) {
+static int64_t bcpy_get_into_len(bcpy_db *h, const char *k, size_t kl, char *buf, size_t cap) {
   bcpy_stripe *s = bcpy_enter(h);
   if (!s) return bcpy_len_or_status(BCPY_CLOSED, 0);
   size_t n = 0;
@@ -181,11 +181,6 @@ int64_t bcpy_get_into_len(bcpy_db *h, const char *k, size_t kl, char *buf, size_
   bcpy_leave(s);
   if (rc == BC_BUFFER_TOO_SMALL) return (int64_t)n;
   return bcpy_len_or_status(rc, n);
-}
-
-int32_t bcpy_get_into(bcpy_db *h, const char *k, size_t kl, char *buf, size_t cap,
-                      size_t *len_out) {
-  GUARDED(h, bc_get_into(h->db, U8(k), kl, (uint8_t *)buf, cap, len_out));
 }
 
 static int32_t bcpy_get_versioned_in(bc_db *db, const char *k, size_t kl, bcpy_buf *out,
@@ -209,60 +204,60 @@ static int32_t bcpy_get_versioned_in(bc_db *db, const char *k, size_t kl, bcpy_b
   return BC_OK;
 }
 
-int32_t bcpy_get_versioned(bcpy_db *h, const char *k, size_t kl, bcpy_buf *out,
+static int32_t bcpy_get_versioned(bcpy_db *h, const char *k, size_t kl, bcpy_buf *out,
                            bcpy_versioned *meta) {
   GUARDED(h, bcpy_get_versioned_in(h->db, k, kl, out, meta));
 }
 
-int32_t bcpy_get_version(bcpy_db *h, const char *k, size_t kl, uint64_t *version_out) {
+static int32_t bcpy_get_version(bcpy_db *h, const char *k, size_t kl, uint64_t *version_out) {
   GUARDED(h, bc_get_version(h->db, U8(k), kl, version_out));
 }
 
-int32_t bcpy_put(bcpy_db *h, const char *k, size_t kl, const char *v, size_t vl) {
+static int32_t bcpy_put(bcpy_db *h, const char *k, size_t kl, const char *v, size_t vl) {
   GUARDED(h, bc_put(h->db, U8(k), kl, U8(v), vl));
 }
 
-int32_t bcpy_put_ttl(bcpy_db *h, const char *k, size_t kl, const char *v, size_t vl,
+static int32_t bcpy_put_ttl(bcpy_db *h, const char *k, size_t kl, const char *v, size_t vl,
                      uint64_t ttl_ms) {
   GUARDED(h, bc_put_ttl(h->db, U8(k), kl, U8(v), vl, ttl_ms));
 }
 
-int32_t bcpy_put_expiring(bcpy_db *h, const char *k, size_t kl, const char *v, size_t vl,
+static int32_t bcpy_put_expiring(bcpy_db *h, const char *k, size_t kl, const char *v, size_t vl,
                           uint64_t at_ms) {
   GUARDED(h, bc_put_expiring(h->db, U8(k), kl, U8(v), vl, at_ms));
 }
 
-int32_t bcpy_delete(bcpy_db *h, const char *k, size_t kl) {
+static int32_t bcpy_delete(bcpy_db *h, const char *k, size_t kl) {
   GUARDED(h, bc_delete(h->db, U8(k), kl));
 }
 
-int32_t bcpy_sync(bcpy_db *h) { GUARDED(h, bc_sync(h->db)); }
+static int32_t bcpy_sync(bcpy_db *h) { GUARDED(h, bc_sync(h->db)); }
 
-int32_t bcpy_merge(bcpy_db *h) { GUARDED(h, bc_merge(h->db)); }
+static int32_t bcpy_merge(bcpy_db *h) { GUARDED(h, bc_merge(h->db)); }
 
-int32_t bcpy_needs_merge(bcpy_db *h, bool *out) { GUARDED(h, bc_needs_merge(h->db, out)); }
+static int32_t bcpy_needs_merge(bcpy_db *h, bool *out) { GUARDED(h, bc_needs_merge(h->db, out)); }
 
-int32_t bcpy_get_stats(bcpy_db *h, bc_stats *out) {
+static int32_t bcpy_get_stats(bcpy_db *h, bc_stats *out) {
   GUARDED(h, bc_get_stats(h->db, out, sizeof *out));
 }
 
-int32_t bcpy_get_file_stats(bcpy_db *h, bc_file_stat **files_out, size_t *count_out) {
+static int32_t bcpy_get_file_stats(bcpy_db *h, bc_file_stat **files_out, size_t *count_out) {
   GUARDED(h, bc_get_file_stats(h->db, files_out, count_out));
 }
 
-int32_t bcpy_value_open(bcpy_db *h, const char *k, size_t kl, bc_value **out,
+static int32_t bcpy_value_open(bcpy_db *h, const char *k, size_t kl, bc_value **out,
                         uint64_t *len_out) {
   GUARDED(h, bc_value_open(h->db, U8(k), kl, out, len_out));
 }
 
-int32_t bcpy_value_read(const bc_value *v, uint64_t offset, char *buf, size_t len,
+static int32_t bcpy_value_read(const bc_value *v, uint64_t offset, char *buf, size_t len,
                         size_t *n_out) {
   return bc_value_read(v, offset, (uint8_t *)buf, len, n_out);
 }
 
-int32_t bcpy_iter_new(bcpy_db *h, bc_iter **out) { GUARDED(h, bc_iter_new(h->db, out)); }
+static int32_t bcpy_iter_new(bcpy_db *h, bc_iter **out) { GUARDED(h, bc_iter_new(h->db, out)); }
 
-int32_t bcpy_iter_next(bc_iter *it, bcpy_kv *out, bool with_value) {
+static int32_t bcpy_iter_next(bc_iter *it, bcpy_kv *out, bool with_value) {
   const uint8_t *k = NULL, *v = NULL;
   size_t kl = 0, vl = 0;
   int32_t rc = bc_iter_next(it, &k, &kl, with_value ? &v : NULL, with_value ? &vl : NULL);
@@ -275,26 +270,26 @@ int32_t bcpy_iter_next(bc_iter *it, bcpy_kv *out, bool with_value) {
   return rc;
 }
 
-int32_t bcpy_batch_put(bc_batch *b, const char *k, size_t kl, const char *v, size_t vl) {
+static int32_t bcpy_batch_put(bc_batch *b, const char *k, size_t kl, const char *v, size_t vl) {
   return bc_batch_put(b, U8(k), kl, U8(v), vl);
 }
 
-int32_t bcpy_batch_put_ttl(bc_batch *b, const char *k, size_t kl, const char *v, size_t vl,
+static int32_t bcpy_batch_put_ttl(bc_batch *b, const char *k, size_t kl, const char *v, size_t vl,
                            uint64_t ttl_ms) {
   return bc_batch_put_ttl(b, U8(k), kl, U8(v), vl, ttl_ms);
 }
 
-int32_t bcpy_batch_put_expiring(bc_batch *b, const char *k, size_t kl, const char *v,
+static int32_t bcpy_batch_put_expiring(bc_batch *b, const char *k, size_t kl, const char *v,
                                 size_t vl, uint64_t at_ms) {
   return bc_batch_put_expiring(b, U8(k), kl, U8(v), vl, at_ms);
 }
 
-int32_t bcpy_batch_delete(bc_batch *b, const char *k, size_t kl) {
+static int32_t bcpy_batch_delete(bc_batch *b, const char *k, size_t kl) {
   return bc_batch_delete(b, U8(k), kl);
 }
 
-int32_t bcpy_batch_commit(bcpy_db *h, bc_batch *b) { GUARDED(h, bc_batch_commit(h->db, b)); }
+static int32_t bcpy_batch_commit(bcpy_db *h, bc_batch *b) { GUARDED(h, bc_batch_commit(h->db, b)); }
 
-int32_t bcpy_batch_commit_if(bcpy_db *h, bc_batch *b, const bc_condition *conds, size_t n) {
+static int32_t bcpy_batch_commit_if(bcpy_db *h, bc_batch *b, const bc_condition *conds, size_t n) {
   GUARDED(h, bc_batch_commit_if(h->db, b, conds, n));
 }
