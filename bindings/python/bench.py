@@ -16,6 +16,9 @@ Workloads, per store:
               read transaction); ops/s counts both
   get_into    bitcask's get_into into one preallocated bytearray; for LMDB a read
               transaction with buffers=True (a zero-copy memoryview, no bytes object)
+  get_many    the random gets 100 keys per call: bitcask's get_many (one library call,
+              so one GIL release, per call), LMDB's Cursor.getmulti, rocksdict's get(list);
+  get_many-2t the same with 2 threads
 
 Prints ops/s, the median of --runs runs, and each store's ratio to LMDB. Asserts nothing.
 """
@@ -72,7 +75,16 @@ class Store:
     def get_loop(self, keys: Sequence[bytes]) -> None: ...
     def get_into_loop(self, keys: Sequence[bytes]) -> None:
         raise NotImplementedError
+    def get_many_loop(self, keys: Sequence[bytes]) -> None:
+        raise NotImplementedError
     def close(self) -> None: ...
+
+
+BATCH = 100
+
+
+def batches(keys: Sequence[bytes]):
+    return [keys[i : i + BATCH] for i in range(0, len(keys), BATCH)]
 
 
 class Bitcask(Store):
@@ -100,6 +112,12 @@ class Bitcask(Store):
         for k in keys:
             if get_into(k, buf) != 100:
                 raise SystemExit(f"bitcask: {k!r} missing")
+
+    def get_many_loop(self, keys):
+        get_many = self.db.get_many
+        for b in batches(keys):
+            if None in get_many(b):
+                raise SystemExit("bitcask: a key is missing")
 
     def close(self):
         self.db.close()
@@ -142,6 +160,13 @@ class Lmdb(Store):
             for k in keys:
                 if get(k) is None:
                     raise SystemExit(f"lmdb: {k!r} missing")
+
+    def get_many_loop(self, keys):
+        with self.env.begin() as txn:
+            cur = txn.cursor()
+            for b in batches(keys):
+                if len(cur.getmulti(b)) != len(b):
+                    raise SystemExit("lmdb: a key is missing")
 
     def close(self):
         self.env.close()
@@ -188,6 +213,12 @@ class RocksDict(Store):
         for k in keys:
             if get(k) is None:
                 raise SystemExit(f"rocksdict: {k!r} missing")
+
+    def get_many_loop(self, keys):
+        get = self.db.get
+        for b in batches(keys):
+            if None in get(b):
+                raise SystemExit("rocksdict: a key is missing")
 
     def close(self):
         self.db.close()
@@ -255,13 +286,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                         args.n / timed(lambda: store.get_into_loop(reads[1])) for _ in range(args.runs))
                 except NotImplementedError:
                     pass
+                try:
+                    r["get_many"] = statistics.median(
+                        args.n / timed(lambda: store.get_many_loop(reads[0])) for _ in range(args.runs))
+                    r["get_many-2t"] = statistics.median(
+                        2 * len(half[0]) / threaded(2, lambda i: store.get_many_loop(half[i]))
+                        for _ in range(args.runs))
+                except NotImplementedError:
+                    pass
             store.close()
             results[name] = r
             print(f"{name}: " + ", ".join(f"{w} {v:,.0f}/s" for w, v in r.items()), flush=True)
     finally:
         shutil.rmtree(top, ignore_errors=True)
 
-    workloads = ["fill", "get", "get-2t", "get_into"]
+    workloads = ["fill", "get", "get-2t", "get_into", "get_many", "get_many-2t"]
     ref = results.get("lmdb", {})
     print()
     print("| store | " + " | ".join(f"{w} (ops/s)" for w in workloads) + " |")
@@ -278,6 +317,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     b = results.get("bitcask", {})
     if b.get("get") and b.get("get-2t"):
         print(f"\nbitcask 2-thread get / 1-thread get: {b['get-2t'] / b['get']:.2f}x")
+    if b.get("get_many") and b.get("get_many-2t"):
+        print(f"bitcask 2-thread get_many / 1-thread get_many: {b['get_many-2t'] / b['get_many']:.2f}x")
     if ref.get("get") and b.get("get-2t"):
         print(f"bitcask 2-thread get / lmdb 1-thread get: {b['get-2t'] / ref['get']:.2f}x")
     return 0

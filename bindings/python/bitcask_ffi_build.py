@@ -74,6 +74,7 @@ int32_t bcpy_get(bcpy_db *h, const char *k, size_t kl, bcpy_buf *out);
 #define BCPY_STATUS_BASE 100
 #define BCPY_SCRATCH 65536
 int64_t bcpy_get_small(bcpy_db *h, const char *k, size_t kl, char *scratch);
+int64_t bcpy_get_many(bcpy_db *h, const char *keys, const size_t *klens, size_t n, size_t *state, char *buf, size_t cap, int64_t *lens);
 int64_t bcpy_get_into_len(bcpy_db *h, const char *k, size_t kl, char *buf, size_t cap);
 int32_t bcpy_get_versioned(bcpy_db *h, const char *k, size_t kl, bcpy_buf *out, bcpy_versioned *meta);
 int32_t bcpy_get_version(bcpy_db *h, const char *k, size_t kl, uint64_t *version_out);

@@ -183,6 +183,42 @@ static int64_t bcpy_get_into_len(bcpy_db *h, const char *k, size_t kl, char *buf
   return bcpy_len_or_status(rc, n);
 }
 
+/* Many gets in one call, so that the GIL is released once for all of them. The keys are
+ * concatenated in `keys`, their lengths in `klens`. From key state[0] (at byte state[1] of
+ * `keys`) on, values are copied one after another into `buf`; lens[i] receives a value's
+ * length, -1 for a missing key, -2 for a value longer than `cap` (the caller reads that
+ * one alone). Stops before the first value that does not fit in what is left of `buf`.
+ * Returns the bytes used in `buf` and advances `state`; -(BCPY_STATUS_BASE + status) on a
+ * failure. */
+static int64_t bcpy_get_many(bcpy_db *h, const char *keys, const size_t *klens, size_t n,
+                             size_t *state, char *buf, size_t cap, int64_t *lens) {
+  bcpy_stripe *s = bcpy_enter(h);
+  if (!s) return bcpy_len_or_status(BCPY_CLOSED, 0);
+  size_t i = state[0], koff = state[1], used = 0;
+  int64_t ret = 0;
+  for (; i < n; koff += klens[i], i++) {
+    size_t len = 0;
+    int32_t rc = bc_get_into(h->db, U8(keys + koff), klens[i], (uint8_t *)buf + used,
+                             cap - used, &len);
+    if (rc == BC_OK) {
+      lens[i] = (int64_t)len;
+      used += len;
+    } else if (rc == BC_NOT_FOUND) {
+      lens[i] = -1;
+    } else if (rc == BC_BUFFER_TOO_SMALL) {
+      if (used > 0) break; /* the next call starts with an empty buffer */
+      lens[i] = -2;
+    } else {
+      ret = bcpy_len_or_status(rc, 0);
+      break;
+    }
+  }
+  bcpy_leave(s);
+  state[0] = i;
+  state[1] = koff;
+  return ret < 0 ? ret : (int64_t)used;
+}
+
 static int32_t bcpy_get_versioned_in(bc_db *db, const char *k, size_t kl, bcpy_buf *out,
                                      bcpy_versioned *meta) {
   uint8_t *v = NULL;

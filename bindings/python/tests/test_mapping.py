@@ -148,3 +148,29 @@ def test_versions(db):
 def test_library_version():
     assert bitcask.LIBRARY_VERSION == bitcask.__version__
     assert bitcask.MAX_KEY_LEN == 65536
+
+
+def test_get_many(db):
+    assert db.get_many([]) == []
+    want = {b"k%04d" % i: b"v" * (i % 300) for i in range(2000)}  # ~300 KiB: several calls
+    for k, v in want.items():
+        db[k] = v
+    db[b"big"] = b"B" * 200_000  # longer than the 64 KiB buffer: read alone
+    keys = list(want) + [b"missing", b"big", "k0001", bytearray(b"k0002")]
+    got = db.get_many(keys)
+    assert got[:2000] == list(want.values())
+    assert got[2000:] == [None, b"B" * 200_000, want[b"k0001"], want[b"k0002"]]
+    assert db.get_many(iter([b"big", b"big"])) == [b"B" * 200_000] * 2
+    assert db.get_many([b"missing"]) == [None]
+
+
+def test_get_many_bad_input(db):
+    with pytest.raises(TypeError):
+        db.get_many([b"a", 5])
+    with pytest.raises(bitcask.InvalidArgument):
+        db.get_many([b"a", b""])
+    with pytest.raises(TypeError):
+        db.get_many(5)
+    db.close()
+    with pytest.raises(bitcask.Closed):
+        db.get_many([b"a"])
