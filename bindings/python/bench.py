@@ -21,6 +21,9 @@ Workloads, per store:
   get_many-2t the same with 2 threads
 
 Prints ops/s, the median of --runs runs, and each store's ratio to LMDB. Asserts nothing.
+Before and after the stores it measures how much two threads gain on a workload that runs
+almost entirely without the GIL (hashlib.sha256 of 1 MiB buffers): on a machine shared with
+other work that is the most any 2-thread figure could gain at that moment.
 """
 
 from __future__ import annotations
@@ -66,6 +69,22 @@ def threaded(n_threads: int, work: Callable[[int], None]) -> float:
     for t in ts:
         t.join()
     return time.perf_counter() - start
+
+
+def parallel_ceiling() -> float:
+    """2-thread / 1-thread throughput of a GIL-free workload, right now."""
+    import hashlib
+
+    data = os.urandom(1 << 20)
+    rounds = 150
+
+    def work(_: int) -> None:
+        for _ in range(rounds):
+            hashlib.sha256(data).digest()
+
+    one = statistics.median(rounds / timed(lambda: work(0)) for _ in range(3))
+    two = statistics.median(2 * rounds / threaded(2, work) for _ in range(3))
+    return two / one
 
 
 class Store:
@@ -262,6 +281,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, n={args.n:,}, "
           f"16-byte keys, 100-byte values, median of {args.runs} runs", flush=True)
+    ceiling_before = parallel_ceiling()
+    print(f"2 threads / 1 thread on a GIL-free workload (hashlib): {ceiling_before:.2f}x", flush=True)
     results: Dict[str, Dict[str, float]] = {}
     top = tempfile.mkdtemp(prefix="bitcask-pybench-", dir=args.dir)
     try:
@@ -300,6 +321,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         shutil.rmtree(top, ignore_errors=True)
 
+    ceiling_after = parallel_ceiling()
+    print(f"2 threads / 1 thread on a GIL-free workload (hashlib), after: {ceiling_after:.2f}x")
     workloads = ["fill", "get", "get-2t", "get_into", "get_many", "get_many-2t"]
     ref = results.get("lmdb", {})
     print()

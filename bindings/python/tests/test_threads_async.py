@@ -139,3 +139,32 @@ def test_asyncio_variants(path):
     asyncio.run(main())
     with bitcask.open(path) as db:
         assert len(db) == 51 and b"k0" not in db
+
+
+def test_gil_released_during_library_calls(path):
+    """Python code runs on another thread while one thread is inside a long library call
+    (a merge). With the GIL held through the call, the counter could not move until it
+    returned. Counts, not times: a merge is retried until the other thread got to run."""
+    with bitcask.open(path) as db:
+        with db.batch() as b:
+            for i in range(100_000):
+                b.put(b"key:%08d" % i, b"v" * 100)
+        for attempt in range(10):
+            inside = threading.Event()
+            done = threading.Event()
+
+            def merge():
+                inside.set()
+                db.merge()
+                done.set()
+
+            t = threading.Thread(target=merge)
+            t.start()
+            inside.wait()
+            n = 0
+            while not done.is_set():
+                n += 1
+            t.join()
+            if n > 100:
+                break
+        assert n > 100, f"no Python ran beside 10 merges (last count {n})"
