@@ -283,43 +283,57 @@ def main(argv: Optional[List[str]] = None) -> int:
           f"16-byte keys, 100-byte values, median of {args.runs} runs", flush=True)
     ceiling_before = parallel_ceiling()
     print(f"2 threads / 1 thread on a GIL-free workload (hashlib): {ceiling_before:.2f}x", flush=True)
-    results: Dict[str, Dict[str, float]] = {}
+    # Every store is open at once and the runs are interleaved (store A, B, C, then A, B, C
+    # again...), so that a change in the machine's load hits all of them alike.
+    names = []
+    for name in args.stores.split(","):
+        why = available(name)
+        if why:
+            print(f"{name}: skipped ({why})", flush=True)
+        else:
+            names.append(name)
+    samples: Dict[str, Dict[str, List[float]]] = {n: {} for n in names}
     top = tempfile.mkdtemp(prefix="bitcask-pybench-", dir=args.dir)
+    stores: Dict[str, Store] = {}
     try:
-        for name in args.stores.split(","):
-            why = available(name)
-            if why:
-                print(f"{name}: skipped ({why})", flush=True)
-                continue
+        for name in names:
             path = os.path.join(top, name)
             os.makedirs(path)
-            store = FACTORIES[name](path)
-            r: Dict[str, float] = {}
-            r["fill"] = args.n / timed(lambda: store.fill(fill_order, base))
-            if name != "lmdb-1txn":
-                r["get"] = statistics.median(
-                    args.n / timed(lambda: store.get_loop(reads[0])) for _ in range(args.runs))
-                r["get-2t"] = statistics.median(
-                    2 * len(half[0]) / threaded(2, lambda i: store.get_loop(half[i]))
-                    for _ in range(args.runs))
-                try:
-                    r["get_into"] = statistics.median(
-                        args.n / timed(lambda: store.get_into_loop(reads[1])) for _ in range(args.runs))
-                except NotImplementedError:
-                    pass
-                try:
-                    r["get_many"] = statistics.median(
-                        args.n / timed(lambda: store.get_many_loop(reads[0])) for _ in range(args.runs))
-                    r["get_many-2t"] = statistics.median(
-                        2 * len(half[0]) / threaded(2, lambda i: store.get_many_loop(half[i]))
-                        for _ in range(args.runs))
-                except NotImplementedError:
-                    pass
-            store.close()
-            results[name] = r
-            print(f"{name}: " + ", ".join(f"{w} {v:,.0f}/s" for w, v in r.items()), flush=True)
+            stores[name] = FACTORIES[name](path)
+            samples[name]["fill"] = [args.n / timed(lambda: stores[name].fill(fill_order, base))]
+            print(f"{name}: fill {samples[name]['fill'][0]:,.0f}/s", flush=True)
+
+        def measure(store: Store, w: str) -> float:
+            if w == "get":
+                return args.n / timed(lambda: store.get_loop(reads[0]))
+            if w == "get-2t":
+                return 2 * len(half[0]) / threaded(2, lambda i: store.get_loop(half[i]))
+            if w == "get_into":
+                if type(store).get_into_loop is Store.get_into_loop:
+                    raise NotImplementedError
+                return args.n / timed(lambda: store.get_into_loop(reads[1]))
+            if type(store).get_many_loop is Store.get_many_loop:
+                raise NotImplementedError  # checked here: in a thread it would not propagate
+            if w == "get_many":
+                return args.n / timed(lambda: store.get_many_loop(reads[0]))
+            return 2 * len(half[0]) / threaded(2, lambda i: store.get_many_loop(half[i]))
+
+        readers = [n for n in names if n != "lmdb-1txn"]
+        for run in range(args.runs):
+            for w in ("get", "get-2t", "get_into", "get_many", "get_many-2t"):
+                order = readers[run % len(readers):] + readers[: run % len(readers)]
+                for name in order:
+                    try:
+                        v = measure(stores[name], w)
+                    except NotImplementedError:
+                        continue
+                    samples[name].setdefault(w, []).append(v)
+            print(f"run {run + 1}/{args.runs} done", flush=True)
     finally:
+        for st in stores.values():
+            st.close()
         shutil.rmtree(top, ignore_errors=True)
+    results = {n: {w: statistics.median(v) for w, v in ws.items()} for n, ws in samples.items()}
 
     ceiling_after = parallel_ceiling()
     print(f"2 threads / 1 thread on a GIL-free workload (hashlib), after: {ceiling_after:.2f}x")

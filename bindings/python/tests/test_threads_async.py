@@ -143,28 +143,37 @@ def test_asyncio_variants(path):
 
 def test_gil_released_during_library_calls(path):
     """Python code runs on another thread while one thread is inside a long library call
-    (a merge). With the GIL held through the call, the counter could not move until it
-    returned. Counts, not times: a merge is retried until the other thread got to run."""
+    (a merge). The switch interval is raised to 1 s, so a thread holding the GIL through
+    the call would keep it until the call returned and `done` was set: the counter would
+    stay 0 (checked with sum(range(...)), which holds the GIL: 0). Counts, not times; the
+    merge is retried in case the OS did not run the counting thread during one."""
+    import sys
+
     with bitcask.open(path) as db:
         with db.batch() as b:
             for i in range(100_000):
                 b.put(b"key:%08d" % i, b"v" * 100)
-        for attempt in range(10):
-            inside = threading.Event()
-            done = threading.Event()
+        old = sys.getswitchinterval()
+        sys.setswitchinterval(1.0)
+        try:
+            for attempt in range(10):
+                inside = threading.Event()
+                done = threading.Event()
 
-            def merge():
-                inside.set()
-                db.merge()
-                done.set()
+                def merge():
+                    inside.set()
+                    db.merge()
+                    done.set()
 
-            t = threading.Thread(target=merge)
-            t.start()
-            inside.wait()
-            n = 0
-            while not done.is_set():
-                n += 1
-            t.join()
-            if n > 100:
-                break
-        assert n > 100, f"no Python ran beside 10 merges (last count {n})"
+                t = threading.Thread(target=merge)
+                t.start()
+                inside.wait()
+                n = 0
+                while not done.is_set():
+                    n += 1
+                t.join()
+                if n > 0:
+                    break
+        finally:
+            sys.setswitchinterval(old)
+        assert n > 0, "no Python ran beside 10 merges: the GIL was held"
