@@ -53,7 +53,7 @@ def value_arg(value: Any) -> Tuple[Any, int]:
 
 def writable_buffer(buffer: Any) -> Any:
     try:
-        return ffi.from_buffer("char[]", buffer, require_writable=True)
+        return ffi.from_buffer("char[]", buffer, True)
     except (TypeError, ValueError, BufferError) as e:
         raise TypeError(
             f"buffer must be a writable contiguous buffer (bytearray, memoryview, numpy "

@@ -272,7 +272,7 @@ class DB:
         ``.needed``) if the value does not fit; ``buffer`` is then untouched."""
         k = key if type(key) is bytes else key_bytes(key)
         try:
-            buf = _from_buffer("char[]", buffer, require_writable=True)
+            buf = _from_buffer("char[]", buffer, True)  # positional: the keyword costs ~0.3 us
         except (TypeError, ValueError, BufferError):
             buf = writable_buffer(buffer)  # raises the binding's TypeError
         cap = len(buf)
