@@ -26,7 +26,7 @@ _SYNC_MODES = {
 
 # Each OS thread reads values first into its own fixed C buffer of BCPY_SCRATCH bytes, so a
 # get allocates nothing but the bytes object it returns; longer values go through a growable
-# buffer (shim.c's bcpy_buf), given back after each such get.
+# per-thread buffer (shim.c's bcpy_buf), freed after a get that grew it past 1 MiB.
 _tls = threading.local()
 _SCRATCH = lib.BCPY_SCRATCH
 _BASE = lib.BCPY_STATUS_BASE
@@ -49,15 +49,16 @@ def _big_buf() -> Any:
     try:
         return _tls.buf
     except AttributeError:
-        b = ffi.gc(lib.bcpy_buf_new(), lib.bcpy_buf_free)
+        b = lib.bcpy_buf_new()
         if b == ffi.NULL:
             raise MemoryError("bitcask: out of memory") from None
+        b = ffi.gc(b, lib.bcpy_buf_free)
         _tls.buf = b
         return b
 
 
 def _get_big(h: Any, k: bytes) -> Optional[bytes]:
-    """A value longer than the scratch buffer (status on failure, None if missing)."""
+    """A value longer than the scratch buffer, or None if missing."""
     buf = _big_buf()
     rc = lib.bcpy_get(h, k, len(k), buf)
     if rc == 1:
@@ -94,9 +95,10 @@ def _options(
     merge_window: Optional[Tuple[int, int]],
     merge_check_interval: Optional[float],
 ) -> Any:
-    o = ffi.gc(lib.bc_options_new(), lib.bc_options_free)
+    o = lib.bc_options_new()
     if o == ffi.NULL:
         raise MemoryError("bitcask: out of memory")
+    o = ffi.gc(o, lib.bc_options_free)
 
     def check(rc: int) -> None:
         if rc:
@@ -408,7 +410,9 @@ class DB:
         self.delete(key)
 
     def pop(self, key: Any, *default: Any) -> Any:
-        """Removes ``key`` and returns its value (or ``default``; ``NotFound`` without)."""
+        """Removes ``key`` and returns its value (or ``default``; ``NotFound`` without).
+        A get then a delete, not one atomic step: for that, read the version and use a
+        batch with ``require``."""
         value = self.get(key)
         if value is None:
             if default:
