@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds libbitcask and runs every example against a real data directory:
-# the C tour, the Go HTTP server (self-test mode), the Node examples, bitcaskd (the Redis-protocol
+# the C tour, the Go HTTP server (self-test mode), the Node examples, the Python tour, bitcaskd (the Redis-protocol
 # server, spoken to in RESP), then the `bitcask`
 # tool inspecting what the C demo left behind.
 #   usage: scripts/demo.sh [DATA_DIR]   (default: target/demo-data, recreated)
@@ -49,5 +49,9 @@ cli/target/release/bitcask -d "$data/server" get greeting
 step "the bitcask tool: stats and check of the C demo's store"
 cli/target/release/bitcask -d "$data/c" stats
 cli/target/release/bitcask -d "$data/c" check
+
+step "Python: examples/python/tour.py on $data/python (the package installed into target/python-venv)"
+py=$(bindings/python/venv.sh "$root/target/python-venv" "$root/target/release")
+"$py" examples/python/tour.py "$data/python"
 
 step "demo finished; data left in $data"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: Rust (unit, integration, C ABI, crash), C under valgrind, Go, Node.
-# Installs what it needs from the package registries (cargo crates, Go modules, npm ci).
+# Runs every test: Rust (unit, integration, C ABI, crash), C under valgrind, Go, Node, Python.
+# Installs what it needs from the package registries (cargo crates, Go modules, npm ci, PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +44,10 @@ bash server/test.sh
 
 step "Node binding"
 (cd bindings/node && npm ci --no-audit --no-fund && node --test)
+
+step "Python binding: pip install into target/python-venv, pytest (hypothesis model test, SIGKILL, threads, memory)"
+py=$(bindings/python/venv.sh "$PWD/target/python-venv" "$PWD/target/release")
+(cd bindings/python && "$py" -m pytest -q -p no:cacheprovider)
 
 printf '\n=== all test suites passed\n'
 # Each step above exits the script on failure, so reaching here means every one passed.
