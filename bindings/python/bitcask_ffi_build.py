@@ -85,6 +85,7 @@ int32_t bcpy_delete(bcpy_db *h, const char *k, size_t kl);
 int32_t bcpy_sync(bcpy_db *h);
 int32_t bcpy_merge(bcpy_db *h);
 int32_t bcpy_needs_merge(bcpy_db *h, bool *out);
+int32_t bcpy_checkpoint(bcpy_db *h, const char *dir);
 int32_t bcpy_get_stats(bcpy_db *h, bc_stats *out);
 int32_t bcpy_get_file_stats(bcpy_db *h, bc_file_stat **files_out, size_t *count_out);
 int32_t bcpy_value_open(bcpy_db *h, const char *k, size_t kl, bc_value **out, uint64_t *len_out);

@@ -273,6 +273,8 @@ static int32_t bcpy_merge(bcpy_db *h) { GUARDED(h, bc_merge(h->db)); }
 
 static int32_t bcpy_needs_merge(bcpy_db *h, bool *out) { GUARDED(h, bc_needs_merge(h->db, out)); }
 
+static int32_t bcpy_checkpoint(bcpy_db *h, const char *dir) { GUARDED(h, bc_checkpoint(h->db, dir)); }
+
 static int32_t bcpy_get_stats(bcpy_db *h, bc_stats *out) {
   GUARDED(h, bc_get_stats(h->db, out, sizeof *out));
 }

@@ -472,6 +472,20 @@ class DB:
             fail(rc)
         return bool(out[0])
 
+    def checkpoint(self, dest: PathLike) -> None:
+        """Writes a consistent point-in-time copy of the store into the new directory ``dest``
+        (``bc_checkpoint``): every write acknowledged before the call is in it, none made
+        after it returns. Sealed files are hard-linked where the file system allows (copied
+        otherwise), the active file's prefix is copied; the checkpoint opens as a normal store.
+        Writers are held up only for a moment. ``dest`` must not exist (``InvalidArgument``
+        otherwise); its parent must. docs/BACKUP.md has the guarantees."""
+        d = os.fsencode(os.fspath(dest))
+        if b"\0" in d:
+            raise ValueError(f"checkpoint path {dest!r} contains a NUL byte")
+        rc = lib.bcpy_checkpoint(self._h, d)
+        if rc:
+            fail(rc)
+
     def stats(self) -> Stats:
         """Counters and per-file figures (``bc_get_stats``, ``bc_get_file_stats``)."""
         return read_stats(self._h)
@@ -523,6 +537,10 @@ class DB:
     async def amerge(self) -> None:
         """``merge`` on a worker thread."""
         await asyncio.to_thread(self.merge)
+
+    async def acheckpoint(self, dest: PathLike) -> None:
+        """``checkpoint`` on a worker thread (it copies the active file's prefix)."""
+        await asyncio.to_thread(self.checkpoint, dest)
 
     async def async_sync(self) -> None:
         """``sync`` on a worker thread."""
