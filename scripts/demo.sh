@@ -46,9 +46,11 @@ kill -TERM "$server_pid"; wait "$server_pid" || true
 trap - EXIT
 cli/target/release/bitcask -d "$data/server" get greeting
 
-step "the bitcask tool: stats and check of the C demo's store"
+step "the bitcask tool: stats and check of the C demo's store, then an online backup of it, checked"
 cli/target/release/bitcask -d "$data/c" stats
 cli/target/release/bitcask -d "$data/c" check
+cli/target/release/bitcask -d "$data/c" backup "$data/c-backup"
+cli/target/release/bitcask -d "$data/c-backup" check --quiet
 
 step "Python: examples/python/tour.py on $data/python (the package installed into target/python-venv)"
 py=$(bindings/python/venv.sh "$root/target/python-venv" "$root/target/release")
