@@ -137,6 +137,12 @@
 typedef struct bc_batch bc_batch;
 
 /**
+ * The files of one moment of a store, held open until written out. Opaque; created by
+ * `bc_checkpoint_capture`, destroyed by `bc_capture_free`.
+ */
+typedef struct bc_capture bc_capture;
+
+/**
  * An open store. Opaque; created by `bc_open`, destroyed by `bc_close`.
  */
 typedef struct bc_db bc_db;
@@ -795,6 +801,38 @@ int32_t bc_get_file_stats(struct bc_db *db,
  */
 int32_t bc_stats_json(struct bc_db *db,
                       char **json_out);
+
+/**
+ * The first half of `bc_checkpoint`: fixes the point in time now (microseconds under the
+ * writer lock, nothing written to disk) and returns it in `*capture_out`, to be written out
+ * later by `bc_capture_write`, from any thread, while writes go on. Every write acknowledged
+ * before this call is in what it captures; no write that started after it returned is. For
+ * callers that must fix the moment between two writes but cannot wait for the copy, such as
+ * a replicated state machine taking a snapshot between two applied entries.
+ *
+ * The capture keeps the store's current files open (so a merge that deletes them meanwhile
+ * changes nothing), not the store: `bc_close` is not delayed by it, and it may outlive
+ * `db`. Free it with `bc_capture_free`.
+ * Returns `BC_OK`, `BC_INVALID_ARGUMENT` (NULL `db` or `capture_out`).
+ */
+int32_t bc_checkpoint_capture(struct bc_db *db,
+                              struct bc_capture **capture_out);
+
+/**
+ * Writes the captured point in time into the new directory `dir`, exactly as
+ * `bc_checkpoint` writes a checkpoint (same rules for `dir`, same crash safety, same
+ * result: an ordinary store that opens from hint files). May be called more than once, and
+ * from any thread, but not on the same capture from two threads at once.
+ * Returns `BC_OK`, `BC_INVALID_ARGUMENT` (NULL `capture` or `dir`, empty `dir`, `dir`
+ * exists or is inside the store, or its parent is not a directory), `BC_IO`.
+ */
+int32_t bc_capture_write(struct bc_capture *capture,
+                         const char *dir);
+
+/**
+ * Frees a capture (closing the files it held). NULL is a no-op.
+ */
+void bc_capture_free(struct bc_capture *capture);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -141,6 +141,7 @@ type fsm struct {
 // left by a crash (even in the middle of a restore) is never trusted.
 func openFSM(dir string) (*fsm, *bitcask.DB, error) {
 	old, _ := filepath.Glob(filepath.Join(dir, "fsm-*"))
+	old = append(old, filepath.Join(dir, snapshotCopy))
 	for _, d := range old {
 		if err := os.RemoveAll(d); err != nil {
 			return nil, nil, err
@@ -239,24 +240,39 @@ func (f *fsm) Apply(l *raft.Log) any {
 	return errBadEntry
 }
 
-// Snapshot takes the store's snapshot iterator (a copy of the keys, cheap
-// next to streaming the values) on the FSM goroutine; Persist then streams
-// it while Apply goes on, holding no lock.
+// snapshotCopy is the directory (beside the fsm-N stores) where Persist
+// writes the captured checkpoint it streams.
+const snapshotCopy = "snapshot-copy"
+
+// Snapshot fixes the state machine's point in time with a checkpoint capture
+// on the FSM goroutine: microseconds under the store's writer lock, nothing
+// copied, so Apply hardly waits whatever the store's size (an iterator here
+// copied every key first: seconds at 10M keys). Persist then writes the
+// capture out as a store of its own (hard links and the active file's
+// prefix), opens it read-only and streams it, while Apply goes on.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	start := time.Now()
-	db := f.s.db()
-	it := db.Iter()
-	// The only time Apply waits for a snapshot: the copy of the keys.
-	f.s.log.Info("raft snapshot: keys copied", "index", f.applied.Load(), "pause_ms", time.Since(start).Milliseconds())
-	return &fsmSnapshot{db: db, it: it, addr: f.addrs(), index: f.applied.Load(), log: f.s.log}, nil
+	c, err := f.s.db().CaptureCheckpoint()
+	if err != nil {
+		return nil, err
+	}
+	// The only time Apply waits for a snapshot.
+	f.s.log.Info("raft snapshot: captured", "index", f.applied.Load(), "pause_us", time.Since(start).Microseconds())
+	return &fsmSnapshot{
+		captured: c,
+		copyDir:  filepath.Join(f.dir, snapshotCopy),
+		addr:     f.addrs(),
+		index:    f.applied.Load(),
+		log:      f.s.log,
+	}, nil
 }
 
 type fsmSnapshot struct {
-	log   *slog.Logger
-	db    *bitcask.DB
-	it    *bitcask.Iter
-	addr  map[string]string
-	index uint64
+	log      *slog.Logger
+	captured *bitcask.CapturedCheckpoint
+	copyDir  string
+	addr     map[string]string
+	index    uint64
 }
 
 // The snapshot stream: "BCRAFT1\n", the applied index (8 bytes), the
@@ -267,7 +283,7 @@ const snapMagic = "BCRAFT1\n"
 
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 	start := time.Now()
-	keys, err := s.write(sink)
+	keys, err := s.stream(sink)
 	if err != nil {
 		sink.Cancel()
 		return err
@@ -279,7 +295,27 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 	return nil
 }
 
-func (s *fsmSnapshot) write(sink io.Writer) (int, error) {
+// stream writes the capture into copyDir (a leftover of an interrupted
+// Persist is removed first), opens that copy read-only and writes it to sink.
+func (s *fsmSnapshot) stream(sink io.Writer) (int, error) {
+	if err := os.RemoveAll(s.copyDir); err != nil {
+		return 0, err
+	}
+	if err := s.captured.Write(s.copyDir); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(s.copyDir)
+	db, err := bitcask.Open(s.copyDir, bitcask.WithReadOnly())
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	it := db.Iter()
+	defer it.Close()
+	return s.write(sink, it)
+}
+
+func (s *fsmSnapshot) write(sink io.Writer, it *bitcask.Iter) (int, error) {
 	keys := 0
 	w := bufio.NewWriterSize(sink, 1<<20)
 	w.WriteString(snapMagic)
@@ -297,7 +333,7 @@ func (s *fsmSnapshot) write(sink io.Writer) (int, error) {
 		putBytes([]byte(id))
 		putBytes([]byte(a))
 	}
-	for e := range s.it.Entries() {
+	for e := range it.Entries() {
 		var exp uint64
 		if !e.ExpiresAt.IsZero() {
 			exp = uint64(e.ExpiresAt.UnixMilli())
@@ -311,14 +347,14 @@ func (s *fsmSnapshot) write(sink io.Writer) (int, error) {
 			return keys, err
 		}
 	}
-	if err := s.it.Err(); err != nil {
+	if err := it.Err(); err != nil {
 		return keys, err
 	}
 	w.WriteByte(0)
 	return keys, w.Flush()
 }
 
-func (s *fsmSnapshot) Release() { s.it.Close() }
+func (s *fsmSnapshot) Release() { s.captured.Close() }
 
 // Restore loads a snapshot into a fresh store directory, then swaps it in
 // for the one being served and deletes the old one. A failure leaves the

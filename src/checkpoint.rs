@@ -100,7 +100,54 @@ impl Db {
         opts: &CheckpointOptions,
         progress: &mut dyn FnMut(&CheckpointProgress),
     ) -> Result<CheckpointReport> {
-        run(&self.inner, dest.as_ref(), opts, progress)
+        // Checked before the capture, so a bad destination costs the writers nothing.
+        check_dest(dest.as_ref(), &self.inner.dir)?;
+        self.checkpoint_capture().write_with(dest, opts, progress)
+    }
+
+    /// Step 1 of a checkpoint alone: captures this moment's files (microseconds under the
+    /// writer lock) and returns them held open, to be written out later, from any thread,
+    /// while writes go on ([`CapturedCheckpoint::write`]). For a caller that must fix the
+    /// point in time at once but can copy later: a Raft state machine's snapshot, taken
+    /// between two applied entries. The capture keeps the store's files open (not the
+    /// store: closing the `Db` is not delayed by it), and a merge meanwhile does not
+    /// change what it writes.
+    pub fn checkpoint_capture(&self) -> CapturedCheckpoint {
+        let mut writer_lock_ns = 0;
+        let snap = snapshot(&self.inner, &mut writer_lock_ns);
+        CapturedCheckpoint {
+            dir: self.inner.dir.clone(),
+            snap,
+            writer_lock_ns,
+        }
+    }
+}
+
+/// A checkpoint's point in time, captured by [`Db::checkpoint_capture`] and not yet written.
+pub struct CapturedCheckpoint {
+    /// The store's directory, where sealed files are linked from.
+    dir: PathBuf,
+    snap: Snapshot,
+    writer_lock_ns: u64,
+}
+
+impl CapturedCheckpoint {
+    /// Writes the captured point in time into the new directory `dest`, as
+    /// [`Db::checkpoint`] does (same rules for `dest`). Can be called more than once.
+    pub fn write(&self, dest: impl AsRef<Path>) -> Result<CheckpointReport> {
+        self.write_with(dest, &CheckpointOptions::default(), &mut |_| {})
+    }
+
+    /// `write` with options and progress, as [`Db::checkpoint_with`].
+    pub fn write_with(
+        &self,
+        dest: impl AsRef<Path>,
+        opts: &CheckpointOptions,
+        progress: &mut dyn FnMut(&CheckpointProgress),
+    ) -> Result<CheckpointReport> {
+        let mut report = run(&self.dir, &self.snap, dest.as_ref(), opts, progress)?;
+        report.writer_lock_ns = self.writer_lock_ns;
+        Ok(report)
     }
 }
 
@@ -115,7 +162,7 @@ struct Snapshot {
 /// Step 1. A writable handle's snapshot is taken under its writer lock; a read-only handle
 /// sees the store as of its open, and its newest file (which another process may be
 /// appending to) is treated as the active one, up to the size it had then.
-fn snapshot(inner: &Inner, report: &mut CheckpointReport) -> Snapshot {
+fn snapshot(inner: &Inner, writer_lock_ns: &mut u64) -> Snapshot {
     let files = || -> Vec<Arc<DataFile>> {
         let shard = inner.keydir.shards()[0].read();
         shard.files.values().cloned().collect()
@@ -127,7 +174,7 @@ fn snapshot(inner: &Inner, report: &mut CheckpointReport) -> Snapshot {
             let active = w.active_prefix();
             let sealed = files();
             drop(w);
-            report.writer_lock_ns = held.elapsed().as_nanos() as u64;
+            *writer_lock_ns = held.elapsed().as_nanos() as u64;
             (sealed, Some(active))
         }
         None => {
@@ -223,12 +270,13 @@ fn remove_leftovers(parent: &Path, name: &str) {
 
 /// The whole checkpoint; on failure the temporary directory is removed again.
 fn run(
-    inner: &Inner,
+    store: &Path,
+    snap: &Snapshot,
     dest: &Path,
     opts: &CheckpointOptions,
     progress: &mut dyn FnMut(&CheckpointProgress),
 ) -> Result<CheckpointReport> {
-    let (parent, name) = check_dest(dest, &inner.dir)?;
+    let (parent, name) = check_dest(dest, store)?;
     remove_leftovers(&parent, &name);
     static N: AtomicU64 = AtomicU64::new(0);
     let tmp = loop {
@@ -246,7 +294,7 @@ fn run(
             Err(e) => return Err(Error::io(format!("creating {}", tmp.display()), e)),
         }
     };
-    let result = build(inner, &tmp, dest, &parent, opts, progress);
+    let result = build(store, snap, &tmp, dest, &parent, opts, progress);
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
@@ -254,7 +302,8 @@ fn run(
 }
 
 fn build(
-    inner: &Inner,
+    store: &Path,
+    snap: &Snapshot,
     tmp: &Path,
     dest: &Path,
     parent: &Path,
@@ -276,7 +325,6 @@ fn build(
     .map_err(io_err("writing", &marker))?;
 
     let mut report = CheckpointReport::default();
-    let snap = snapshot(inner, &mut report);
     let active_id = snap.active.as_ref().map_or(0, |(f, _)| f.id());
 
     // Links first: they are quick, and what fails to link joins the copies, whose total
@@ -285,10 +333,10 @@ fn build(
     let mut linking = !opts.copy_only;
     for f in &snap.sealed {
         let name = data_file_name(f.id());
-        let (src, dst) = (inner.dir.join(&name), tmp.join(&name));
+        let (src, dst) = (store.join(&name), tmp.join(&name));
         let size = f.storage().size();
         if linking && link(&src, &dst, size, &mut linking)? {
-            let hinted = carry_hint(&inner.dir, tmp, f.id(), linking)?;
+            let hinted = carry_hint(store, tmp, f.id(), linking)?;
             report.hints_carried += hinted as u64;
             if hinted || f.id() < active_id {
                 report.files_linked += 1;
@@ -319,7 +367,7 @@ fn build(
         report.files_copied += 1;
         report.bytes_copied += size;
         // The store's hint describes exactly these bytes (sealed files never change).
-        report.hints_carried += carry_hint(&inner.dir, tmp, f.id(), false)? as u64;
+        report.hints_carried += carry_hint(store, tmp, f.id(), false)? as u64;
     }
     if let Some((f, len)) = &snap.active {
         let (copied, hinted) = copy_active(f, *len, tmp, &mut tick)?;

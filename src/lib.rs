@@ -41,7 +41,7 @@ mod storage;
 mod sync;
 mod writer;
 
-pub use checkpoint::{CheckpointOptions, CheckpointProgress, CheckpointReport};
+pub use checkpoint::{CapturedCheckpoint, CheckpointOptions, CheckpointProgress, CheckpointReport};
 pub use cond::{Condition, VERSION_ABSENT};
 pub use db::{now_ms, Db, ValueReader};
 pub use error::{Error, ErrorKind, Result};

@@ -495,3 +495,43 @@ fn a_leftover_under_this_process_s_temporary_name_is_skipped() {
         .count();
     assert_eq!(left, 200, "leftovers without a marker are not deleted");
 }
+
+/// A capture fixes the point in time at once; writing it later, after more writes, deletes
+/// and a merge (which deletes the captured files), gives exactly the captured store, and it
+/// can be written twice and outlive the `Db`.
+#[test]
+fn a_capture_written_later_holds_the_captured_moment() {
+    let tmp = TempDir::new("ckpt-capture");
+    let store = tmp.join("store");
+    let db = Db::open(&store, small_files()).unwrap();
+    for i in 0..3000u32 {
+        db.put(format!("k{i}").as_bytes(), &[1; 90]).unwrap();
+    }
+    let at_capture = contents(&db);
+    let captured = db.checkpoint_capture();
+    for i in 0..3000u32 {
+        if i % 2 == 0 {
+            db.delete(format!("k{i}").as_bytes()).unwrap();
+        } else {
+            db.put(format!("k{i}").as_bytes(), &[2; 70]).unwrap();
+        }
+    }
+    db.put(b"later", b"not captured").unwrap();
+    db.merge().unwrap();
+    let report = captured.write(tmp.join("one")).unwrap();
+    assert!(report.files_copied > 0, "{report:?}");
+    db.close().unwrap();
+    captured.write(tmp.join("two")).unwrap();
+    drop(captured);
+    for name in ["one", "two"] {
+        let c = Db::open(tmp.join(name), Options::default()).unwrap();
+        assert_eq!(contents(&c), at_capture, "{name}");
+        assert_eq!(c.stats().recovery.damaged_ranges, 0, "{name}");
+    }
+    let e = Db::open(&store, read_only())
+        .unwrap()
+        .checkpoint_capture()
+        .write(tmp.join("one"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+}

@@ -123,3 +123,60 @@ func TestCheckpointReadOnlyAndClosed(t *testing.T) {
 		t.Fatalf("a = %q", got)
 	}
 }
+
+func TestCaptureCheckpointWrittenLater(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bitcask.Open(filepath.Join(dir, "store"), bitcask.WithMaxFileSize(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500; i++ {
+		if err := db.Put([]byte(fmt.Sprintf("k%d", i)), []byte("before")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := db.CaptureCheckpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500; i++ {
+		if err := db.Put([]byte(fmt.Sprintf("k%d", i)), []byte("after")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(dir, "ckpt")
+	if err := c.Write(dest); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(dest); !errors.Is(err, bitcask.ErrInvalidArgument) {
+		t.Fatalf("second write to the same dir: %v", err)
+	}
+	if err := c.Write(""); !errors.Is(err, bitcask.ErrInvalidArgument) {
+		t.Fatalf("empty dir: %v", err)
+	}
+	c.Close()
+	c.Close()
+	if err := c.Write(filepath.Join(dir, "later")); !errors.Is(err, bitcask.ErrClosed) {
+		t.Fatalf("write after close: %v", err)
+	}
+	ck, err := bitcask.Open(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	for i := 0; i < 500; i++ {
+		v, err := ck.Get([]byte(fmt.Sprintf("k%d", i)))
+		if err != nil || string(v) != "before" {
+			t.Fatalf("k%d = %q, %v", i, v, err)
+		}
+	}
+	if _, err := db.CaptureCheckpoint(); !errors.Is(err, bitcask.ErrClosed) {
+		t.Fatalf("capture on a closed DB: %v", err)
+	}
+}

@@ -417,16 +417,26 @@ pub unsafe extern "C" fn bc_checkpoint(db: *mut bc_db, dir: *const c_char) -> i3
     guard(|| {
         // SAFETY: a live handle or NULL (checked) by contract.
         let db = unsafe { db_ref(db) }?;
-        if dir.is_null() {
-            return Err(null("dir"));
-        }
-        // SAFETY: non-NULL, NUL-terminated by contract.
-        let dir = unsafe { CStr::from_ptr(dir) }.to_bytes();
-        if dir.is_empty() {
-            return Err(Error::invalid("dir is empty"));
-        }
-        db.checkpoint(OsStr::from_bytes(dir)).map(|_| Outcome::Ok)
+        // SAFETY: NULL or NUL-terminated by contract.
+        let dir = unsafe { checkpoint_dir(dir) }?;
+        db.checkpoint(dir).map(|_| Outcome::Ok)
     })
+}
+
+/// A checkpoint's destination argument: NULL and empty are refused.
+///
+/// # Safety
+/// `dir` is NULL or a NUL-terminated string that outlives the returned borrow.
+pub(super) unsafe fn checkpoint_dir<'a>(dir: *const c_char) -> Result<&'a OsStr> {
+    if dir.is_null() {
+        return Err(null("dir"));
+    }
+    // SAFETY: non-NULL, NUL-terminated by this function's contract.
+    let dir = unsafe { CStr::from_ptr(dir) }.to_bytes();
+    if dir.is_empty() {
+        return Err(Error::invalid("dir is empty"));
+    }
+    Ok(OsStr::from_bytes(dir))
 }
 
 #[cfg(test)]

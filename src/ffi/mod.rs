@@ -52,7 +52,11 @@ mod batch;
 /// `bc_stats`, `bc_file_stat` and the counters as JSON.
 mod stats;
 
+/// `bc_capture`: a checkpoint captured now, written out later.
+mod capture;
+
 pub use batch::*;
+pub use capture::*;
 pub use db::*;
 pub use helpers::bc_free;
 pub use iter::*;

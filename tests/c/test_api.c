@@ -2140,6 +2140,32 @@ static void test_checkpoint(void) {
     EXPECT_VAL(ck, "after", "not in the checkpoint");
     EXPECT_VAL(ck, "k299", "v299");
     OK(bc_close(ck));
+
+    /* Captured now, written later: after more writes, a merge and the store's close. */
+    db = OPEN(dir, NULL);
+    bc_capture *cap = NULL;
+    INVALID(bc_checkpoint_capture(NULL, &cap));
+    INVALID(bc_checkpoint_capture(db, NULL));
+    OK(bc_checkpoint_capture(db, &cap));
+    CHECK(cap != NULL);
+    PUT(db, "after-capture", "not in it");
+    OK(bc_delete(db, S("k001")));
+    OK(bc_merge(db));
+    OK(bc_close(db));
+    INVALID(bc_capture_write(NULL, "x"));
+    INVALID(bc_capture_write(cap, NULL));
+    INVALID(bc_capture_write(cap, ""));
+    char dest3[2200];
+    snprintf(dest3, sizeof dest3, "%s-ckpt-captured", dir);
+    OK(bc_capture_write(cap, dest3));
+    CHECK_RC(bc_capture_write(cap, dest3), BC_INVALID_ARGUMENT); /* now it exists */
+    bc_capture_free(cap);
+    bc_capture_free(NULL);
+    ck = OPEN(dest3, NULL);
+    EXPECT_VAL(ck, "k001", "v001");
+    EXPECT_VAL(ck, "after", "not in the checkpoint");
+    EXPECT_MISSING(ck, "after-capture");
+    OK(bc_close(ck));
 }
 
 int main(int argc, char **argv) {

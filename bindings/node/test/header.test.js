@@ -21,6 +21,9 @@ const NOT_BOUND = {
   bc_get_stats: 'stats() reads bc_stats_json, which has the same counters',
   bc_get_file_stats: 'stats() reads bc_stats_json, which has the same counters',
   bc_iter_next_expiring: 'iterators yield keys and values; expiries are for copies of a store (Go: Iter.Entries, used by bitcaskd --raft snapshots)',
+  bc_checkpoint_capture: 'a checkpoint captured now and written later is for state machines (Go: DB.CaptureCheckpoint, used by bitcaskd --raft snapshots); checkpoint() covers Node',
+  bc_capture_write: 'see bc_checkpoint_capture',
+  bc_capture_free: 'see bc_checkpoint_capture',
 };
 
 // The binding declares out-parameters `void *` (see prototypes.js): allowed where the
