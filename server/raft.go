@@ -184,9 +184,14 @@ func (n *raftNode) watchLeadership() {
 
 // joinLoop asks the cluster at addr (any node: a follower's MOVED is
 // followed) to add this node as a voter, until it is in the configuration.
+// A node whose own log already has it in the configuration (a restart with
+// --join) asks nothing: asking again after a RAFT REMOVE would undo it.
 func (n *raftNode) joinLoop(addr string) {
 	defer n.wg.Done()
 	for {
+		if n.inConfiguration() {
+			return
+		}
 		err := n.joinOnce(addr)
 		if err == nil {
 			n.s.log.Info("raft: joined the cluster", "via", addr)
@@ -209,6 +214,16 @@ func (n *raftNode) joinLoop(addr string) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// inConfiguration reports whether this node's own Raft state lists it.
+func (n *raftNode) inConfiguration() bool {
+	for _, sv := range n.servers() {
+		if string(sv.ID) == n.cfg.nodeID {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *raftNode) joinOnce(addr string) error {
