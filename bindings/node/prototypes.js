@@ -7,7 +7,7 @@
 //
 // Native methods are named after the C function without `bc_` (f.put is bc_put).
 
-const OPAQUE_TYPES = ['bc_db', 'bc_options', 'bc_iter', 'bc_batch', 'bc_value'];
+const OPAQUE_TYPES = ['bc_db', 'bc_options', 'bc_iter', 'bc_batch', 'bc_value', 'bc_capture'];
 
 // Out-parameters are declared `void *` and receive views of one per-thread BigUint64Array,
 // which koffi passes by address: cheaper than koffi's `_Out_` arrays.
