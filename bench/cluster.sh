@@ -149,5 +149,5 @@ echo "$idle" | awk -F, '{printf "| idle | %s | %s | %s | %s |\n", $2, $5, $7, $8
 echo "$busy" | awk -F, -v n="$snaps" '{printf "| during %d snapshots of the leader | %s | %s | %s | %s |\n", n, $2, $5, $7, $8}'
 echo
 echo "snapshots of $SNAP_KEYS keys, RAFT SNAPSHOT round trip (ms): $(sort -n "$work/snap-ms" | tr '\n' ' ')"
-echo "of which Apply waited for the copy of the keys (pause_ms): $(sed -n 's/.*keys copied.*pause_ms=\([0-9]*\).*/\1/p' "$work/c1.log" | tr '\n' ' ')"
+echo "of which Apply waited for the checkpoint capture (pause_us): $(sed -n 's/.*snapshot: captured.*pause_us=\([0-9]*\).*/\1/p' "$work/c1.log" | tr '\n' ' ')"
 echo "and streamed them, writes flowing (ms): $(sed -n 's/.*snapshot: persisted.* ms=\([0-9]*\).*/\1/p' "$work/c1.log" | tr '\n' ' ')"
