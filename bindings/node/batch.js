@@ -7,6 +7,7 @@ const {
   keyArg, valueArg, batchPutOptions, enc, expiresAtArg,
 } = require('./args');
 const { batchRegistry } = require('./handles');
+const { encodeConditions, ownedConditions } = require('./conditions');
 const { kInternal, kHandle, kRun, kNative } = require('./symbols');
 
 /**
@@ -133,6 +134,22 @@ class Batch {
     return applied;
   }
 
+  /** Like commitIf(), on a worker thread. Resolves to true (applied) or false. */
+  async commitIfAsync(conditions) {
+    const conds = ownedConditions(conditions);
+    const dbh = this.#db[kHandle]();
+    const h = this.#batch();
+    this.#busy = true;
+    let applied;
+    try {
+      applied = await this.#db[kRun]('batchCommitIf', [dbh, h, conds]);
+    } finally {
+      this.#busy = false;
+    }
+    if (applied) this.#release();
+    return applied;
+  }
+
   /** Frees the batch and its uncommitted operations; later calls throw 'CLOSED'. */
   dispose() {
     if (this.#busy) throw new BitcaskError(Status.BUSY, 'a commitAsync() of this batch is running');
@@ -146,26 +163,6 @@ if (typeof Symbol.dispose === 'symbol') {
   Batch.prototype[Symbol.dispose] = function dispose() {
     this.dispose();
   };
-}
-
-// bc_condition { const uint8_t *key; size_t key_len; uint64_t version; } x n, with the
-// key bytes in buffers kept alive by the caller until the call returns.
-function encodeConditions(conditions) {
-  const koffi = require('koffi');
-  const buf = Buffer.alloc(24 * Math.max(conditions.length, 1));
-  const keep = [];
-  conditions.forEach((c, i) => {
-    if (c === null || typeof c !== 'object') throw new TypeError('each condition must be { key, version }');
-    const key = typeof c.key === 'string' ? Buffer.from(c.key) : Buffer.from(c.key);
-    if (typeof c.version !== 'bigint' && !Number.isSafeInteger(c.version)) {
-      throw new TypeError('condition version must be a bigint (from getVersioned() or version())');
-    }
-    keep.push(key);
-    buf.writeBigUInt64LE(key.length > 0 ? BigInt(koffi.address(key)) : 0n, 24 * i);
-    buf.writeBigUInt64LE(BigInt(key.length), 24 * i + 8);
-    buf.writeBigUInt64LE(BigInt(c.version), 24 * i + 16);
-  });
-  return { buf, keep };
 }
 
 module.exports = { Batch };

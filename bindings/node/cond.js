@@ -5,8 +5,8 @@
 // merges and reopens.
 
 const { Bitcask } = require('./db');
-const { keyArg, enc } = require('./args');
-const { kHandle, kNative } = require('./symbols');
+const { keyArg, enc, ownedKey, asBuffer } = require('./args');
+const { kHandle, kNative, kRun } = require('./symbols');
 
 /**
  * Returns { value: Buffer, expiresAtMs: number (0: never), version: bigint }, or
@@ -25,6 +25,22 @@ Bitcask.prototype.version = function version(key) {
   const h = this[kHandle]();
   const k = keyArg(key);
   return this[kNative].keyVersion(h, k, enc.len);
+};
+
+/** Like getVersioned(), on a worker thread. */
+Bitcask.prototype.getVersionedAsync = async function getVersionedAsync(key) {
+  const h = this[kHandle]();
+  const k = ownedKey(key);
+  const r = await this[kRun]('getVersioned', [h, k], [k.buffer], undefined, true);
+  if (r === undefined) return undefined;
+  return { value: asBuffer(r[0]), expiresAtMs: r[1], version: r[2] };
+};
+
+/** Like version(), on a worker thread. */
+Bitcask.prototype.versionAsync = async function versionAsync(key) {
+  const h = this[kHandle]();
+  const k = ownedKey(key);
+  return this[kRun]('keyVersion', [h, k], [k.buffer], undefined, true);
 };
 
 module.exports = {};

@@ -181,6 +181,8 @@ export declare class Batch {
    * writer lock. true: applied; false: a condition failed, nothing written.
    */
   commitIf(conditions: Array<{ key: Bytes; version: bigint }>): boolean;
+  /** Like commitIf(), on a worker thread. */
+  commitIfAsync(conditions: Array<{ key: Bytes; version: bigint }>): Promise<boolean>;
   /** Frees the batch; later calls throw 'CLOSED'. */
   dispose(): void;
   [Symbol.dispose](): void;
@@ -202,6 +204,10 @@ export declare class Bitcask implements Iterable<[Buffer, Buffer]> {
   getVersioned(key: Bytes): { value: Buffer; expiresAtMs: number; version: bigint } | undefined;
   /** The key's version: 0n when absent; changes on every put or delete of the key. */
   version(key: Bytes): bigint;
+  /** Like getVersioned(), on a worker thread. */
+  getVersionedAsync(key: Bytes): Promise<{ value: Buffer; expiresAtMs: number; version: bigint } | undefined>;
+  /** Like version(), on a worker thread. */
+  versionAsync(key: Bytes): Promise<bigint>;
   /** Whether the key has a live value. */
   has(key: Bytes): boolean;
   put(key: Bytes, value: Bytes, options?: PutOptions): void;

@@ -8,6 +8,7 @@
 const { parentPort } = require('worker_threads');
 const { loadNative } = require('./native');
 const { BitcaskError, Status } = require('./errors');
+const { encodeConditions } = require('./conditions');
 
 const ops = {
   open: (n, path, opts) => n.open(path, opts),
@@ -19,6 +20,16 @@ const ops = {
   merge: (n, db) => n.merge(db),
   checkpoint: (n, db, dir) => n.checkpoint(db, dir),
   batchCommit: (n, db, b) => n.batchCommit(db, b),
+  getVersioned: (n, db, k) => n.getVersioned(db, k, k.length),
+  keyVersion: (n, db, k) => n.keyVersion(db, k, k.length),
+  // The conditions' keys arrive as this thread's own copies; their bc_condition array is
+  // built here, so no pointer into the main thread's memory is used.
+  batchCommitIf: (n, db, b, conds) => {
+    const { buf, keep } = encodeConditions(conds);
+    const applied = n.batchCommitIf(db, b, buf, conds.length);
+    keep.length = 0;
+    return applied;
+  },
 };
 
 // Performs one request and returns its reply.

@@ -64,3 +64,36 @@ test('commitIf applies only when every condition holds', () => {
     db.close();
   }
 });
+
+test('async versions and commitIfAsync: an exact counter from concurrent increments', async () => {
+  const db = await bitcask.openAsync(tmpdir());
+  try {
+    assert.equal(await db.versionAsync('n'), 0n);
+    assert.equal(await db.getVersionedAsync('n'), undefined);
+    // 4 tasks x 50 increments, each a read of the version and a conditional commit.
+    const task = async () => {
+      for (let i = 0; i < 50; i++) {
+        for (;;) {
+          const cur = await db.getVersionedAsync('n');
+          const n = cur === undefined ? 0 : Number(cur.value.toString());
+          const version = cur === undefined ? 0n : cur.version;
+          const b = db.batch().put('n', String(n + 1));
+          if (await b.commitIfAsync([{ key: Buffer.from('n'), version }])) break;
+          assert.equal(b.length, 1, 'a failed commitIfAsync keeps the batch');
+          b.dispose();
+        }
+      }
+    };
+    await Promise.all([task(), task(), task(), task()]);
+    assert.deepEqual(db.get('n'), Buffer.from('200'));
+    assert.equal(await db.versionAsync('n'), db.version('n'));
+    const v = await db.getVersionedAsync('n');
+    assert.deepEqual(v.value, Buffer.from('200'));
+    assert.equal(v.version, db.version('n'));
+    await assert.rejects(db.batch().put('x', '1').commitIfAsync('nope'), TypeError);
+    await assert.rejects(db.batch().put('x', '1').commitIfAsync([{ key: 'x', version: 'v1' }]), TypeError);
+    await assert.rejects(db.versionAsync(''), RangeError);
+  } finally {
+    await db.closeAsync();
+  }
+});
