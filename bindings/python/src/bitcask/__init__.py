@@ -15,6 +15,7 @@ from ._native import ffi as _ffi
 from ._native import lib as _lib
 from ._stats import FileStat, Stats
 from ._value import ValueReader
+from . import errors as _errors
 from .errors import (
     BufferTooSmall,
     Busy,
@@ -46,18 +47,7 @@ __all__ = [
     "Stats",
     "FileStat",
     "Versioned",
-    "Error",
-    "NotFound",
-    "InvalidArgument",
-    "IoError",
-    "Corruption",
-    "Locked",
-    "ReadOnly",
-    "Internal",
-    "BufferTooSmall",
-    "Busy",
-    "ConditionFailed",
-    "Closed",
+    *_errors.__all__,
     "LIBRARY_VERSION",
     "MAX_KEY_LEN",
     "MAX_VALUE_LEN",
