@@ -4,9 +4,8 @@
 //! `--copy`), a progress line on a terminal while copying, and a summary on stdout.
 //! There is no `restore`: a checkpoint is a store (docs/BACKUP.md says how to put one back).
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::Path;
-use std::time::Instant;
 
 use bitcask::{CheckpointOptions, CheckpointProgress};
 
@@ -63,21 +62,14 @@ pub fn backup_command(dir: &Path, p: &Parsed) -> CliResult {
     let opts = CheckpointOptions {
         copy_only: p.has("copy"),
     };
-    let on_terminal = io::stderr().is_terminal();
-    let start = Instant::now();
-    let mut shown = false;
+    let mut meter = progress::Meter::new();
     let result = db.checkpoint_with(dest, &opts, &mut |progress| {
-        if on_terminal && progress.bytes_total > 0 {
-            shown = true;
-            let line = progress_line(dest, progress, start.elapsed().as_secs_f64());
-            let mut err = io::stderr();
-            let _ = err.write_all(line.as_bytes());
-            let _ = err.flush();
+        if progress.bytes_total > 0 {
+            meter.draw(|secs| progress_line(dest, progress, secs));
         }
     });
-    if shown {
-        let _ = io::stderr().write_all(b"\r\x1b[K");
-    }
+    let secs = meter.secs();
+    drop(meter);
     let r = result.map_err(|e| {
         let mut err = CliError::from(e);
         err.message = format!("backup failed: {}", err.message);
@@ -89,7 +81,7 @@ pub fn backup_command(dir: &Path, p: &Parsed) -> CliResult {
          file(s) carried, {} written",
         dir.display(),
         dest.display(),
-        start.elapsed().as_secs_f64(),
+        secs,
         r.files_linked,
         bytes_human(r.bytes_linked),
         r.files_copied,

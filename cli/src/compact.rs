@@ -2,9 +2,8 @@
 //! (records and bytes done, rate, time left, from the engine's progress reports) and a
 //! summary of the space reclaimed.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::Path;
-use std::time::Instant;
 
 use bitcask::MergeProgress;
 
@@ -30,19 +29,10 @@ pub fn merge_command(dir: &Path, p: &Parsed) -> CliResult {
     let bytes_before: u64 = before.files.iter().map(|f| f.1.total_bytes).sum();
     let files_before = before.files.len();
 
-    let on_terminal = io::stderr().is_terminal();
-    let start = Instant::now();
-    let result = db.merge_with_progress(&mut |p| {
-        if on_terminal {
-            let mut err = io::stderr();
-            let _ = err.write_all(progress_line(dir, p, start.elapsed().as_secs_f64()).as_bytes());
-            let _ = err.flush();
-        }
-    });
-    let elapsed = start.elapsed().as_secs_f64();
-    if on_terminal {
-        let _ = io::stderr().write_all(b"\r\x1b[K");
-    }
+    let mut meter = progress::Meter::new();
+    let result = db.merge_with_progress(&mut |p| meter.draw(|secs| progress_line(dir, p, secs)));
+    let elapsed = meter.secs();
+    drop(meter);
     let report = result.map_err(|e| {
         let mut err = CliError::from(e);
         err.message = format!("merge failed: {}", err.message);

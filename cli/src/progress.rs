@@ -1,6 +1,9 @@
 //! The progress line that long commands (`merge`, `backup`) redraw on a terminal: how much
 //! is done, the rate and the time left.
 
+use std::io::{self, IsTerminal, Write};
+use std::time::Instant;
+
 use crate::commands::bytes_human;
 
 /// A duration as `12.3s`, `4m05s` or `2h07m`.
@@ -36,4 +39,45 @@ pub fn line(head: &str, done: u64, total: u64, detail: &str, secs: f64) -> Strin
     }
     line.push_str("\x1b[K");
     line
+}
+
+/// Draws progress lines on stderr when it is a terminal (nothing otherwise), and clears the
+/// last one when dropped, so the summary that follows starts on a clean line.
+pub struct Meter {
+    on: bool,
+    drawn: bool,
+    start: Instant,
+}
+
+impl Meter {
+    pub fn new() -> Meter {
+        Meter {
+            on: io::stderr().is_terminal(),
+            drawn: false,
+            start: Instant::now(),
+        }
+    }
+
+    /// Seconds since the meter was made.
+    pub fn secs(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    /// Redraws the line made by `line(secs)`, if on a terminal.
+    pub fn draw(&mut self, line: impl FnOnce(f64) -> String) {
+        if self.on {
+            self.drawn = true;
+            let mut err = io::stderr();
+            let _ = err.write_all(line(self.secs()).as_bytes());
+            let _ = err.flush();
+        }
+    }
+}
+
+impl Drop for Meter {
+    fn drop(&mut self) {
+        if self.drawn {
+            let _ = io::stderr().write_all(b"\r\x1b[K");
+        }
+    }
 }
