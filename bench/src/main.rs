@@ -1,6 +1,7 @@
 //! bitcask-bench: libbitcask through its C ABI, side by side with LMDB (heed), fjall and
 //! redb, in the same run. See docs/BENCH.md.
 
+mod i20;
 mod report;
 mod store;
 mod util;
@@ -26,9 +27,25 @@ usage: bitcask-bench [options]
   --dir PATH     parent directory of the stores (default: a fresh directory under $TMPDIR)
   --sync-writes W  writes of each fillsync configuration (default 5000)
   --big-values M   1 MiB values of the bigvalue workload (default 256)
-  --only LIST    comma-separated subset of the workload groups: main,fillsync,bigvalue,memory
-                 (default: all; targets of the groups not run show n/a)
-  -q             no per-figure progress on stderr";
+  --only LIST    comma-separated subset of the workload groups: main,fillsync,bigvalue,memory,
+                 and the opt-in groups of issue 20: scale, cold (default: the first four;
+                 --quick: all six, the issue-20 ones at tiny sizes; targets of the groups
+                 not run show n/a)
+  -q             no per-figure progress on stderr
+issue 20 (groups scale and cold; peers: lmdb and rocksdb of --stores; output appended to
+results-i20.jsonl beside --json, plot results-i20.svg beside --svg):
+  --sizes LIST       key counts of the scale group (default 1M,10M; --quick: 2000)
+  --key-lens LIST    key lengths of the scale group (default 16,100)
+  --modes LIST       libbitcask keydir modes: keys,hashed (default: both; a mode this
+                     library lacks is skipped with the reason)
+  --scale-gets G     random gets per scale case (default 2M; --quick: 2000)
+  --cold-bytes SIZE  data of the cold group, e.g. 50G (default: twice the RAM; --quick: 8M)
+  --cold-limit SIZE  run the cold gets in a memory cgroup with this limit, e.g. 1G (the
+                     small bigger-than-RAM mode; default: no cgroup)
+  --cold-seconds S   length of each cold get phase and device phase (default 30)
+  --cold-threads LIST  reader threads of the cold phases (default 1,16)
+  --drop-caches      also sync and write 3 to /proc/sys/vm/drop_caches before each cold
+                     phase (root; the store's own files are always evicted with fadvise)";
 
 struct Args {
     n: u64,
@@ -43,10 +60,22 @@ struct Args {
     big_values: Option<u64>,
     groups: Vec<String>,
     verbose: bool,
+    sizes: Option<Vec<u64>>,
+    key_lens: Vec<usize>,
+    modes: Vec<store::KeydirMode>,
+    scale_gets: Option<u64>,
+    cold_bytes: Option<u64>,
+    cold_limit: Option<u64>,
+    cold_seconds: Option<f64>,
+    cold_threads: Vec<u64>,
+    drop_caches: bool,
+    only_given: bool,
 }
 
-/// The workload groups `--only` can pick, in the order a run does them.
-const GROUPS: [&str; 4] = ["main", "fillsync", "bigvalue", "memory"];
+/// The workload groups `--only` can pick, in the order a run does them. The last two
+/// (issue 20) are opt-in: a run without `--only` does them only with `--quick`.
+const GROUPS: [&str; 6] = ["main", "fillsync", "bigvalue", "memory", "scale", "cold"];
+const DEFAULT_GROUPS: usize = 4;
 
 fn die(msg: &str) -> ! {
     eprintln!("bitcask-bench: {msg}\n{USAGE}");
@@ -66,8 +95,44 @@ fn parse_args() -> Args {
         dir: None,
         sync_writes: None,
         big_values: None,
-        groups: GROUPS.iter().map(|g| g.to_string()).collect(),
+        groups: GROUPS[..DEFAULT_GROUPS]
+            .iter()
+            .map(|g| g.to_string())
+            .collect(),
         verbose: true,
+        sizes: None,
+        key_lens: vec![16, 100],
+        modes: vec![store::KeydirMode::Keys, store::KeydirMode::Hashed],
+        scale_gets: None,
+        cold_bytes: None,
+        cold_limit: None,
+        cold_seconds: None,
+        cold_threads: vec![1, 16],
+        drop_caches: false,
+        only_given: false,
+    };
+    let list = |it: &mut dyn Iterator<Item = String>, what: &str| -> Vec<String> {
+        let v = it
+            .next()
+            .unwrap_or_else(|| die(&format!("{what} needs a value")));
+        v.split(',').map(|x| x.trim().to_string()).collect()
+    };
+    let counts = |v: Vec<String>, what: &str| -> Vec<u64> {
+        v.iter()
+            .map(|x| {
+                util::parse_count(x)
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| die(&format!("{what}: not a positive count: {x}")))
+            })
+            .collect()
+    };
+    let bytes = |it: &mut dyn Iterator<Item = String>, what: &str| -> u64 {
+        let v = it
+            .next()
+            .unwrap_or_else(|| die(&format!("{what} needs a value")));
+        util::parse_bytes(&v)
+            .filter(|b| *b > 0)
+            .unwrap_or_else(|| die(&format!("{what}: not a size: {v}")))
     };
     let mut it = std::env::args().skip(1);
     let num = |it: &mut dyn Iterator<Item = String>, what: &str| -> u64 {
@@ -87,6 +152,44 @@ fn parse_args() -> Args {
             "--sync-writes" => a.sync_writes = Some(num(&mut it, "--sync-writes").max(4)),
             "--big-values" => a.big_values = Some(num(&mut it, "--big-values").max(1)),
             "-q" => a.verbose = false,
+            "--sizes" => a.sizes = Some(counts(list(&mut it, "--sizes"), "--sizes")),
+            "--key-lens" => {
+                a.key_lens = counts(list(&mut it, "--key-lens"), "--key-lens")
+                    .into_iter()
+                    .map(|n| n as usize)
+                    .collect();
+                if let Some(bad) = a.key_lens.iter().find(|&&k| !(8..=65_535).contains(&k)) {
+                    die(&format!("--key-lens: {bad} is outside 8..=65535"));
+                }
+            }
+            "--modes" => {
+                a.modes = list(&mut it, "--modes")
+                    .iter()
+                    .map(|m| {
+                        store::KeydirMode::from_name(m)
+                            .filter(|m| *m != store::KeydirMode::Default)
+                            .unwrap_or_else(|| die(&format!("--modes: unknown mode {m}")))
+                    })
+                    .collect()
+            }
+            "--scale-gets" => a.scale_gets = Some(num(&mut it, "--scale-gets").max(1)),
+            "--cold-bytes" => a.cold_bytes = Some(bytes(&mut it, "--cold-bytes")),
+            "--cold-limit" => a.cold_limit = Some(bytes(&mut it, "--cold-limit")),
+            "--cold-seconds" => {
+                let v = it
+                    .next()
+                    .unwrap_or_else(|| die("--cold-seconds needs a value"));
+                a.cold_seconds = Some(
+                    v.parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite() && *s > 0.0)
+                        .unwrap_or_else(|| die(&format!("--cold-seconds: not a duration: {v}"))),
+                );
+            }
+            "--cold-threads" => {
+                a.cold_threads = counts(list(&mut it, "--cold-threads"), "--cold-threads")
+            }
+            "--drop-caches" => a.drop_caches = true,
             "--stores" => {
                 let v = it.next().unwrap_or_else(|| die("--stores needs a value"));
                 a.stores = v
@@ -103,6 +206,7 @@ fn parse_args() -> Args {
             "--only" => {
                 let v = it.next().unwrap_or_else(|| die("--only needs a value"));
                 a.groups = v.split(',').map(|g| g.trim().to_string()).collect();
+                a.only_given = true;
                 if let Some(bad) = a.groups.iter().find(|g| !GROUPS.contains(&g.as_str())) {
                     die(&format!("unknown workload group: {bad}"));
                 }
@@ -137,10 +241,18 @@ fn parse_args() -> Args {
     if a.runs == 0 {
         a.runs = if a.quick { 1 } else { 3 };
     }
+    if a.quick && !a.only_given {
+        a.groups = GROUPS.iter().map(|g| g.to_string()).collect();
+    }
     a
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--i20-child") {
+        i20::child_main(&args[1..]);
+        return;
+    }
     let mut raw = std::env::args().skip(1);
     if raw.next().as_deref() == Some("--mem-child") {
         let kind = raw.next().and_then(|s| Kind::from_name(&s)).expect("store");
@@ -234,8 +346,23 @@ fn main() {
             runs[0].extend(workloads::run_mem(&cfg, k, n));
         }
     }
+    let (scale, cold) = (
+        a.groups.iter().any(|g| g == "scale"),
+        a.groups.iter().any(|g| g == "cold"),
+    );
+    if scale || cold {
+        i20::run(&i20_cfg(&a, &dir, &version), scale, cold);
+    }
     if own_dir {
         util::remove_dir(&dir);
+    }
+    if !a
+        .groups
+        .iter()
+        .any(|g| GROUPS[..DEFAULT_GROUPS].contains(&g.as_str()))
+    {
+        // Only issue-20 groups: the issue-6 table and files would be empty.
+        return;
     }
 
     let res = report::Results {
@@ -298,5 +425,48 @@ fn main() {
         std::fs::write(svg, report::svg(&aggs, &cfg.stores, &title))
             .unwrap_or_else(|e| die(&format!("write {}: {e}", svg.display())));
         eprintln!("wrote {}", svg.display());
+    }
+}
+
+/// The issue-20 settings from the command line.
+fn i20_cfg(a: &Args, dir: &std::path::Path, version: &str) -> i20::Cfg {
+    let sibling = |p: &std::path::Path, name: &str| p.with_file_name(name);
+    i20::Cfg {
+        sizes: a.sizes.clone().unwrap_or_else(|| {
+            if a.quick {
+                vec![2_000]
+            } else {
+                vec![1_000_000, 10_000_000]
+            }
+        }),
+        key_lens: a.key_lens.clone(),
+        modes: a.modes.clone(),
+        peers: a
+            .stores
+            .iter()
+            .copied()
+            .filter(|k| matches!(k.name(), "lmdb" | "rocksdb"))
+            .collect(),
+        runs: a.runs,
+        gets: a
+            .scale_gets
+            .unwrap_or(if a.quick { 2_000 } else { 2_000_000 }),
+        dir: dir.to_path_buf(),
+        json: sibling(&a.json, "results-i20.jsonl"),
+        append: !a.quick,
+        svg: a.svg.as_ref().map(|p| sibling(p, "results-i20.svg")),
+        cold: i20::ColdCfg {
+            bytes: a.cold_bytes.unwrap_or(if a.quick {
+                8 << 20
+            } else {
+                2 * util::meminfo("MemTotal")
+            }),
+            limit: a.cold_limit,
+            seconds: a.cold_seconds.unwrap_or(if a.quick { 0.2 } else { 30.0 }),
+            threads: a.cold_threads.clone(),
+            drop_caches: a.drop_caches,
+        },
+        verbose: a.verbose,
+        version: version.to_string(),
     }
 }

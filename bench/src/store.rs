@@ -72,14 +72,46 @@ impl Kind {
     /// Opens (creating) the store in `dir`. `sync`: every write durable (fsync) before it
     /// returns; otherwise writes reach the OS and are synced later.
     pub fn open(self, dir: &Path, sync: bool) -> Box<dyn Store> {
+        self.open_with(dir, sync, &Tune::default())
+    }
+
+    /// `open` with the settings of `tune`.
+    pub fn open_with(self, dir: &Path, sync: bool, tune: &Tune) -> Box<dyn Store> {
+        let cache = tune.cache;
         std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
         match self {
-            Kind::Bitcask => Box::new(Bitcask::open(dir, sync)),
+            Kind::Bitcask => Box::new(Bitcask::open(dir, sync, tune)),
             Kind::Lmdb => Box::new(Lmdb::open(dir, sync)),
-            Kind::Fjall => Box::new(Fjall::open(dir, sync)),
-            Kind::Redb => Box::new(Redb::open(dir, sync)),
+            Kind::Fjall => Box::new(Fjall::open(
+                dir,
+                sync,
+                cache.unwrap_or(FJALL_CACHE as usize),
+            )),
+            Kind::Redb => Box::new(Redb::open(dir, sync, cache.unwrap_or(REDB_CACHE))),
             #[cfg(feature = "rocksdb")]
-            Kind::Rocks => Box::new(rocks::Rocks::open(dir, sync)),
+            Kind::Rocks => Box::new(rocks::Rocks::open(dir, sync, cache.unwrap_or(1 << 30))),
+        }
+    }
+}
+
+/// Settings beyond the defaults every workload uses.
+#[derive(Clone, Copy, Debug)]
+pub struct Tune {
+    /// libbitcask's keydir mode (the peers have no such mode).
+    pub keydir: KeydirMode,
+    /// The block or page cache of the peers that have one (default 1 GiB).
+    pub cache: Option<usize>,
+    /// libbitcask's background merges (on by default). Off where a workload merges
+    /// explicitly and must not find one running.
+    pub auto_merge: bool,
+}
+
+impl Default for Tune {
+    fn default() -> Tune {
+        Tune {
+            keydir: KeydirMode::Default,
+            cache: None,
+            auto_merge: true,
         }
     }
 }
@@ -100,7 +132,7 @@ pub trait Store: Send + Sync {
 
     /// Several puts in one write transaction: only used to load stores quickly where the
     /// load itself is not measured (the memory workload).
-    fn put_many(&self, kvs: &[([u8; 16], Vec<u8>)]) {
+    fn put_many(&self, kvs: &[(&[u8], &[u8])]) {
         for (k, v) in kvs {
             self.put(k, v);
         }
@@ -110,6 +142,12 @@ pub trait Store: Send + Sync {
     /// Waits until the store's background work (flushes, compactions) is done, so that
     /// the next workload does not pay for the previous one. Never timed.
     fn quiesce(&self) {}
+    /// `quiesce`, and a store that buffers writes in memory (RocksDB's memtables) also
+    /// writes them out: the state a store is in after its writer has been idle a while.
+    /// Used before the memory and cold-read figures of issue 20, never timed.
+    fn settle(&self) {
+        self.quiesce()
+    }
     /// Compacts the store (libbitcask: `bc_merge`). False if the store has no compaction.
     fn compact(&self) -> bool {
         false
@@ -145,6 +183,53 @@ fn bc_check(what: &str, status: i32) {
     }
 }
 
+/// libbitcask's keydir mode (issue 20): `Keys` keeps every key in RAM, `Hashed` only a hash
+/// tag and the record's location per key. `Default` sets nothing, so the library's default
+/// (or the `BITCASK_KEYDIR` environment variable) decides.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum KeydirMode {
+    Default,
+    Keys,
+    Hashed,
+}
+
+impl KeydirMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            KeydirMode::Default => "default",
+            KeydirMode::Keys => "keys",
+            KeydirMode::Hashed => "hashed",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<KeydirMode> {
+        [KeydirMode::Default, KeydirMode::Keys, KeydirMode::Hashed]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+
+    /// Whether this build of the library has the mode.
+    pub fn supported(self) -> bool {
+        self != KeydirMode::Hashed || HASHED_SUPPORTED
+    }
+}
+
+/// The library this bench links has no `bc_options_set_keydir` yet: only the keys mode,
+/// which is what it always does.
+const HASHED_SUPPORTED: bool = false;
+
+/// Applies `mode` to `opts`.
+///
+/// # Safety
+/// `opts` must come from `bc_options_new` and not be freed yet.
+unsafe fn set_keydir(_opts: *mut ffi::bc_options, mode: KeydirMode) {
+    assert!(
+        mode.supported(),
+        "this libbitcask has no keydir mode {:?}",
+        mode.name()
+    );
+}
+
 pub struct Bitcask {
     db: *mut ffi::bc_db,
 }
@@ -155,19 +240,29 @@ unsafe impl Send for Bitcask {}
 unsafe impl Sync for Bitcask {}
 
 impl Bitcask {
-    pub fn open(dir: &Path, sync: bool) -> Bitcask {
+    pub fn open(dir: &Path, sync: bool, tune: &Tune) -> Bitcask {
         let path = CString::new(dir.as_os_str().as_bytes()).expect("path has a NUL");
         // SAFETY: plain C ABI calls with valid pointers; opts is freed after bc_open, which
         // does not retain it.
         unsafe {
             let opts = ffi::bc_options_new();
             assert!(!opts.is_null(), "bc_options_new returned NULL");
-            let mode = if sync {
+            let sync_mode = if sync {
                 ffi::BC_SYNC_ALWAYS
             } else {
                 ffi::BC_SYNC_NONE
             };
-            bc_check("bc_options_set_sync", ffi::bc_options_set_sync(opts, mode));
+            bc_check(
+                "bc_options_set_sync",
+                ffi::bc_options_set_sync(opts, sync_mode),
+            );
+            set_keydir(opts, tune.keydir);
+            if !tune.auto_merge {
+                bc_check(
+                    "bc_options_set_auto_merge",
+                    ffi::bc_options_set_auto_merge(opts, false),
+                );
+            }
             let mut db = ptr::null_mut();
             let st = ffi::bc_open(path.as_ptr(), opts, &mut db);
             ffi::bc_options_free(opts);
@@ -325,7 +420,7 @@ impl Store for Lmdb {
         }
     }
 
-    fn put_many(&self, kvs: &[([u8; 16], Vec<u8>)]) {
+    fn put_many(&self, kvs: &[(&[u8], &[u8])]) {
         let mut w = self.env.write_txn().expect("lmdb write_txn");
         for (k, v) in kvs {
             self.db.put(&mut w, k, v).expect("lmdb put");
@@ -356,10 +451,10 @@ pub struct Fjall {
 }
 
 impl Fjall {
-    fn open(dir: &Path, sync: bool) -> Fjall {
+    fn open(dir: &Path, sync: bool, cache: usize) -> Fjall {
         // Default: each write is flushed to the OS before it returns (survives kill -9).
         let db = fjall::Database::builder(dir)
-            .cache_size(FJALL_CACHE)
+            .cache_size(cache as u64)
             .open()
             .expect("fjall open");
         let ks = db
@@ -391,10 +486,10 @@ impl Store for Fjall {
         }
     }
 
-    fn put_many(&self, kvs: &[([u8; 16], Vec<u8>)]) {
+    fn put_many(&self, kvs: &[(&[u8], &[u8])]) {
         let mut b = self.db.batch();
         for (k, v) in kvs {
-            b.insert(&self.ks, k.as_slice(), v.as_slice());
+            b.insert(&self.ks, *k, *v);
         }
         b.commit().expect("fjall batch");
     }
@@ -440,9 +535,9 @@ pub struct Redb {
 }
 
 impl Redb {
-    fn open(dir: &Path, sync: bool) -> Redb {
+    fn open(dir: &Path, sync: bool, cache: usize) -> Redb {
         let db = redb::Database::builder()
-            .set_cache_size(REDB_CACHE)
+            .set_cache_size(cache)
             .create(dir.join("bench.redb"))
             .expect("redb open");
         let w = db.begin_write().expect("redb begin_write");
@@ -495,10 +590,10 @@ impl Store for Redb {
         }
     }
 
-    fn put_many(&self, kvs: &[([u8; 16], Vec<u8>)]) {
+    fn put_many(&self, kvs: &[(&[u8], &[u8])]) {
         self.write(self.durability, |t| {
             for (k, v) in kvs {
-                t.insert(k.as_slice(), v.as_slice()).expect("redb insert");
+                t.insert(*k, *v).expect("redb insert");
             }
         });
     }
@@ -525,11 +620,11 @@ mod rocks {
     unsafe impl Sync for Rocks {}
 
     impl Rocks {
-        pub fn open(dir: &Path, sync: bool) -> Rocks {
+        pub fn open(dir: &Path, sync: bool, cache: usize) -> Rocks {
             let mut o = rocksdb::Options::default();
             o.create_if_missing(true);
             let mut bo = rocksdb::BlockBasedOptions::default();
-            bo.set_block_cache(&rocksdb::Cache::new_lru_cache(1 << 30));
+            bo.set_block_cache(&rocksdb::Cache::new_lru_cache(cache));
             o.set_block_based_table_factory(&bo);
             let db = rocksdb::DB::open(&o, dir).expect("rocksdb open");
             let mut wo = rocksdb::WriteOptions::default();
@@ -553,8 +648,36 @@ mod rocks {
             }
         }
 
+        fn put_many(&self, kvs: &[(&[u8], &[u8])]) {
+            let mut b = rocksdb::WriteBatch::default();
+            for (k, v) in kvs {
+                b.put(k, v);
+            }
+            self.db.write_opt(b, &self.wo).expect("rocksdb write batch");
+        }
+
         fn sync(&self) {
             self.db.flush_wal(true).expect("rocksdb flush_wal");
+        }
+
+        fn settle(&self) {
+            // Memtables flushed and compactions finished, so that a measurement that follows
+            // (RSS, cold reads) sees the store at rest, as the other stores are.
+            self.db.flush().expect("rocksdb flush");
+            let t = std::time::Instant::now();
+            while t.elapsed() < std::time::Duration::from_secs(3600) {
+                let busy = [
+                    "rocksdb.num-running-compactions",
+                    "rocksdb.num-running-flushes",
+                    "rocksdb.compaction-pending",
+                ]
+                .iter()
+                .any(|p| self.db.property_int_value(p).ok().flatten().unwrap_or(0) > 0);
+                if !busy {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
         }
 
         fn compact(&self) -> bool {

@@ -266,6 +266,190 @@ pub fn remove_dir(dir: &Path) {
     let _ = fs::remove_dir_all(dir);
 }
 
+/// Key `i` of `len` bytes for the issue-20 workloads: pseudo-random bytes (splitmix64 of the
+/// index, as `Keys`), so keys of any length are spread evenly and need no key array.
+/// `sorted`: the first 8 bytes are `i` big-endian instead, so that keys sort in index order
+/// (the bigger-than-RAM store is loaded in key order, which gives every store its densest
+/// layout and fastest load); gets still pick indexes uniformly at random.
+#[inline]
+pub fn key_of(seed: u64, i: u64, len: usize, sorted: bool, out: &mut Vec<u8>) {
+    out.clear();
+    let mut z = mix64(seed.wrapping_mul(0x1000_0000_01B3) ^ i);
+    if sorted {
+        out.extend_from_slice(&i.to_be_bytes());
+    }
+    while out.len() < len {
+        out.extend_from_slice(&z.to_le_bytes());
+        z = mix64(z ^ 0xA5A5_A5A5_A5A5_A5A5);
+    }
+    out.truncate(len);
+}
+
+/// A field of /proc/meminfo in bytes (0 if missing).
+pub fn meminfo(field: &str) -> u64 {
+    let s = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    s.lines()
+        .find(|l| l.split(':').next() == Some(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|x| x.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Bytes free for an unprivileged user on the file system holding `dir`.
+pub fn disk_free(dir: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return 0;
+    };
+    // SAFETY: statvfs fills the struct we own from a NUL-terminated path.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+            return 0;
+        }
+        st.f_bavail as u64 * st.f_frsize as u64
+    }
+}
+
+/// Every regular file under `dir`, with its size.
+pub fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
+    let mut out = Vec::new();
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let Ok(md) = e.metadata() else { continue };
+            if md.is_dir() {
+                out.extend(files_under(&e.path()));
+            } else if md.is_file() {
+                out.push((e.path(), md.len()));
+            }
+        }
+    }
+    out
+}
+
+/// Drops the clean cached pages of every file under `dir` (`POSIX_FADV_DONTNEED` after an
+/// fdatasync), so that the next reads of those files go to the device. Unlike writing to
+/// /proc/sys/vm/drop_caches this touches no other process's cache and needs no privilege.
+/// Pages mapped by a live process stay: call it with the store closed.
+pub fn evict(dir: &Path) {
+    use std::os::unix::io::AsRawFd;
+    for (p, _) in files_under(dir) {
+        let Ok(f) = fs::File::open(&p) else { continue };
+        let _ = f.sync_data();
+        // SAFETY: an advisory call on a descriptor we own.
+        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    }
+}
+
+/// Fraction of the bytes of the files under `dir` that are in the page cache (`mincore`
+/// over a throw-away map of each file).
+pub fn resident_fraction(dir: &Path) -> f64 {
+    use std::os::unix::io::AsRawFd;
+    let page = 4096u64;
+    let (mut total, mut resident) = (0u64, 0u64);
+    for (p, len) in files_under(dir) {
+        if len == 0 {
+            continue;
+        }
+        let Ok(f) = fs::File::open(&p) else { continue };
+        // SAFETY: a fresh read-only private map of our own descriptor, only passed to mincore
+        // and unmapped before it goes out of scope; its pages are never read.
+        unsafe {
+            let m = libc::mmap(
+                std::ptr::null_mut(),
+                len as usize,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                f.as_raw_fd(),
+                0,
+            );
+            if m == libc::MAP_FAILED {
+                continue;
+            }
+            let pages = len.div_ceil(page) as usize;
+            let mut vec = vec![0u8; pages];
+            if libc::mincore(m, len as usize, vec.as_mut_ptr()) == 0 {
+                resident += vec.iter().filter(|b| **b & 1 == 1).count() as u64 * page;
+                total += pages as u64 * page;
+            }
+            libc::munmap(m, len as usize);
+        }
+    }
+    if total == 0 {
+        0.0
+    } else {
+        resident as f64 / total as f64
+    }
+}
+
+/// `read_bytes` of /proc/self/io: bytes this process (all its threads) made the kernel
+/// fetch from the storage layer, page-fault reads and readahead included.
+pub fn proc_read_bytes() -> u64 {
+    fs::read_to_string("/proc/self/io")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("read_bytes:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The block device holding `dir` (a name under /sys/block), if it can be found.
+pub fn block_device_of(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = fs::metadata(dir).ok()?.dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    let link = fs::read_link(format!("/sys/dev/block/{major}:{minor}")).ok()?;
+    let name = link.file_name()?.to_string_lossy().into_owned();
+    // A partition's queue settings live on its parent disk.
+    if Path::new(&format!("/sys/block/{name}")).exists() {
+        return Some(name);
+    }
+    let parent = link.parent()?.file_name()?.to_string_lossy().into_owned();
+    Path::new(&format!("/sys/block/{parent}"))
+        .exists()
+        .then_some(parent)
+}
+
+/// (reads completed, sectors read) of `dev` from /proc/diskstats: the whole device, so other
+/// processes' reads count too.
+pub fn diskstats(dev: &str) -> (u64, u64) {
+    let s = fs::read_to_string("/proc/diskstats").unwrap_or_default();
+    for l in s.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() > 6 && f[2] == dev {
+            return (f[3].parse().unwrap_or(0), f[5].parse().unwrap_or(0));
+        }
+    }
+    (0, 0)
+}
+
+/// Parses a count with an optional k/M/G suffix (powers of 1000) and `_` separators.
+pub fn parse_count(s: &str) -> Option<u64> {
+    let s = s.trim().replace('_', "");
+    let (num, mul) = match s.char_indices().last()? {
+        (i, 'k' | 'K') => (&s[..i], 1_000),
+        (i, 'M') => (&s[..i], 1_000_000),
+        (i, 'G') => (&s[..i], 1_000_000_000),
+        _ => (&s[..], 1),
+    };
+    num.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+/// Parses a byte size with an optional K/M/G/T suffix (powers of 1024, "KiB" etc. too).
+pub fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim().replace('_', "");
+    let t = s.trim_end_matches("iB").trim_end_matches('B');
+    let (num, shift) = match t.chars().last()? {
+        'K' | 'k' => (&t[..t.len() - 1], 10),
+        'M' | 'm' => (&t[..t.len() - 1], 20),
+        'G' | 'g' => (&t[..t.len() - 1], 30),
+        'T' | 't' => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
+    };
+    let v: f64 = num.parse().ok()?;
+    (v.is_finite() && v >= 0.0).then(|| (v * (1u64 << shift) as f64) as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +478,30 @@ mod tests {
         v.fill(&k, 0, 1 << 15, &mut out);
         assert_eq!(out.len(), 1 << 15);
         assert_ne!(Keys::PRESENT.key(5), Keys::MISSING.key(5));
+    }
+
+    #[test]
+    fn keys_of_any_length() {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        key_of(1, 7, 100, false, &mut a);
+        key_of(1, 8, 100, false, &mut b);
+        assert_eq!((a.len(), b.len()), (100, 100));
+        assert_ne!(a, b);
+        key_of(1, 7, 16, true, &mut a);
+        key_of(1, 8, 16, true, &mut b);
+        assert_eq!(&a[..8], &7u64.to_be_bytes());
+        assert!(a < b, "sorted keys follow their index");
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_count("10M"), Some(10_000_000));
+        assert_eq!(parse_count("1_000"), Some(1000));
+        assert_eq!(parse_count("x"), None);
+        assert_eq!(parse_bytes("2G"), Some(2 << 30));
+        assert_eq!(parse_bytes("1.5GiB"), Some(3 << 29));
+        assert_eq!(parse_bytes("4096"), Some(4096));
+        assert_eq!(parse_bytes("-1"), None);
     }
 
     #[test]

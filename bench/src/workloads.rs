@@ -610,7 +610,8 @@ pub fn mem_child(kind: Kind, n: u64, dir: &Path) {
             vals.fill(&k, 0, VALUE_LEN, &mut v);
             chunk.push((k, v));
         }
-        s.put_many(&chunk);
+        let refs: Vec<(&[u8], &[u8])> = chunk.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+        s.put_many(&refs);
         i += chunk.len() as u64;
     }
     drop(chunk);

@@ -76,6 +76,53 @@ fn quick_run_completes_and_writes_json_lines() {
     }
     assert!(lines.iter().any(|l| l.contains(r#""kind":"target""#)));
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+
+    // Issue 20's groups, at tiny sizes in --quick: their own JSON lines and plot beside.
+    let i20 = std::fs::read_to_string(tmp.join("results-i20.jsonl")).expect("issue-20 JSON lines");
+    let scale: Vec<&str> = i20
+        .lines()
+        .filter(|l| l.contains(r#""group":"scale""#))
+        .collect();
+    for (store, key_len) in [
+        ("libbitcask", 16),
+        ("libbitcask", 100),
+        ("lmdb", 16),
+        ("lmdb", 100),
+    ] {
+        let tags = [
+            format!(r#""store":"{store}""#),
+            format!(r#""key_len":{key_len},"#),
+        ];
+        assert!(
+            scale
+                .iter()
+                .any(|l| tags.iter().all(|t| l.contains(t.as_str()))
+                    && l.contains(r#""rss_kb":"#)
+                    && l.contains(r#""get_ops":"#)),
+            "no measured scale case for {store}, {key_len}-byte keys:\n{i20}"
+        );
+    }
+    assert!(
+        scale.iter().any(|l| l.contains(r#""store":"libbitcask""#)
+            && l.contains(r#""open_hints_ms":"#)
+            && l.contains(r#""merge_mbps":"#)),
+        "no libbitcask reopen and merge figures:\n{i20}"
+    );
+    for store in ["libbitcask", "lmdb"] {
+        assert!(
+            i20.lines().any(|l| l.contains(r#""group":"cold""#)
+                && l.contains(&format!(r#""store":"{store}""#))
+                && l.contains(r#""get_ops_1t":"#)
+                && l.contains(r#""read_bytes_per_get_16t":"#)),
+            "no cold gets for {store}:\n{i20}"
+        );
+    }
+    assert!(
+        stdout.contains("Targets of issue 20"),
+        "no issue-20 targets:\n{stdout}"
+    );
+    let plot = std::fs::read_to_string(tmp.join("results-i20.svg")).expect("issue-20 plot");
+    assert!(plot.contains("<polyline"), "issue-20 plot without lines");
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
