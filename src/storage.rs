@@ -155,6 +155,10 @@ impl Storage for OsStorage {
 struct Mapping {
     ptr: *mut u8,
     cap: u64,
+    /// Scans running over this mapping (see `Mapping::read`).
+    scans: AtomicU64,
+    /// Page faults read one page (MADV_RANDOM), except during scans: read-only maps.
+    random: bool,
 }
 
 // SAFETY: the mapping is plain memory shared with the kernel; the engine's protocol (readers
@@ -189,12 +193,69 @@ impl Mapping {
         if ptr == libc::MAP_FAILED {
             return None;
         }
+        if !writable {
+            // A get reads one record, but a page fault on a mapped file otherwise reads a
+            // whole readahead window around the faulting page (`read_ahead_kb` of the
+            // device: 8 MiB on this project's machine, 128 KiB on most): on data bigger than
+            // RAM every cold get then read megabytes and evicted the cache it had just
+            // filled. MADV_RANDOM makes a fault read only its own page; whole-file reads
+            // (scans, hint files) ask for readahead back for their range (`Mapping::scan`).
+            // SAFETY: advice on the mapping just made; it changes no memory contents.
+            unsafe { libc::madvise(ptr, cap as usize, libc::MADV_RANDOM) };
+        }
         Some(Mapping {
             ptr: ptr as *mut u8,
             cap,
+            scans: AtomicU64::new(0),
+            random: !writable,
         })
     }
+
+    /// Calls `f` with `len` mapped bytes at `off`. A read-only mapping takes page faults
+    /// one page at a time (MADV_RANDOM); a read of `SCAN_READ` bytes or more is a scan of
+    /// the file, so for its duration its range gets sequential readahead back.
+    ///
+    /// # Safety
+    /// `[off, off + len)` must lie inside the mapping and the file, and never be written
+    /// while `f` runs.
+    unsafe fn read(&self, off: u64, len: usize, f: &mut dyn FnMut(&[u8])) {
+        // SAFETY: the caller's contract.
+        let bytes = unsafe { std::slice::from_raw_parts(self.ptr.add(off as usize), len) };
+        if !self.random || (len as u64) < SCAN_READ {
+            f(bytes);
+            return;
+        }
+        // Advice applies to whole pages: widen the range to them (inside the mapping).
+        let start = off & !(PAGE - 1);
+        let end = (off + len as u64).div_ceil(PAGE) * PAGE;
+        let end = end.min(self.cap.div_ceil(PAGE) * PAGE);
+        let advise = |advice| {
+            // SAFETY: a page-aligned range inside our mapping; advice changes no contents.
+            unsafe {
+                libc::madvise(
+                    self.ptr.add(start as usize) as *mut libc::c_void,
+                    (end - start) as usize,
+                    advice,
+                )
+            };
+        };
+        // Concurrent scans of one file (rare) share the advice: the last one to finish
+        // puts MADV_RANDOM back. A get racing a scan may fault with readahead: slower
+        // once, never wrong.
+        if self.scans.fetch_add(1, Ordering::AcqRel) == 0 {
+            advise(libc::MADV_SEQUENTIAL);
+        }
+        f(bytes);
+        if self.scans.fetch_sub(1, Ordering::AcqRel) == 1 {
+            advise(libc::MADV_RANDOM);
+        }
+    }
 }
+
+/// Reads at least this long through a read-only map are scans (see `Mapping::read`).
+const SCAN_READ: u64 = 1 << 20;
+/// The granularity of madvise.
+const PAGE: u64 = 4096;
 
 impl Drop for Mapping {
     fn drop(&mut self) {
@@ -343,8 +404,7 @@ impl StorageFile for OsFile {
                 // SAFETY: the range is inside the mapping and inside the file, and it is never
                 // written again once published, so it is valid, initialized and unaliased by
                 // any writer for the duration of `f`.
-                let bytes = unsafe { std::slice::from_raw_parts(map.ptr.add(off as usize), len) };
-                f(bytes);
+                unsafe { map.read(off, len, f) };
                 return Ok(());
             }
         }
