@@ -230,12 +230,12 @@ impl<'k, 'a> Loader<'k, 'a> {
         let rec_len = h.record_len();
         stats.add_record(file_id, rec_len, h.seq);
         let dead_now = h.is_tombstone() || h.expired(self.now_ms);
+        let shard = &mut self.shards[Keydir::shard_index_of(hash) - self.first];
         let entry = if dead_now {
-            Entry::dead(h.seq)
+            shard.dead_entry(file_id, off as u32, &h)
         } else {
             Entry::new(file_id, off as u32, h.value_len, h.expires_at != 0)
         };
-        let shard = &mut self.shards[Keydir::shard_index_of(hash) - self.first];
         if let Some(cur) = shard.get_hashed(key, hash) {
             // The keydir keeps no seq: read the current version's from its record header.
             // An unreadable one loses to any intact record.
