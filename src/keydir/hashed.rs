@@ -203,8 +203,9 @@ impl HashedTable {
         Some((p, header?))
     }
 
-    pub fn get(&self, key: &[u8], h: u64) -> Option<Entry> {
-        self.find(key, h).map(|(p, hd)| self.exact(p, &hd))
+    /// `key`'s slot and entry (exact, from the record's header).
+    pub fn find_entry(&self, key: &[u8], h: u64) -> Option<(Pos, Entry)> {
+        self.find(key, h).map(|(p, hd)| (p, self.exact(p, &hd)))
     }
 
     /// See `Shard::locate`. When no record confirms the key but one the key's tag points at
@@ -259,22 +260,18 @@ impl HashedTable {
         (e.offset, file, encode(e))
     }
 
-    pub fn insert(&mut self, key: &[u8], h: u64, entry: Entry) -> Option<Entry> {
+    pub fn set_at(&mut self, p: Pos, entry: Entry) {
         let slot = self.payload(&entry);
-        if let Some((p, hd)) = self.find(key, h) {
-            let old = self.exact(p, &hd);
-            self.table.set_slot(p, slot);
-            return Some(old);
-        }
-        self.table.insert_new(h, slot);
-        None
+        self.table.set_slot(p, slot);
     }
 
-    pub fn remove(&mut self, key: &[u8], h: u64) -> Option<Entry> {
-        let (p, hd) = self.find(key, h)?;
-        let old = self.exact(p, &hd);
+    pub fn insert_new(&mut self, _key: &[u8], h: u64, entry: Entry) {
+        let slot = self.payload(&entry);
+        self.table.insert_new(h, slot);
+    }
+
+    pub fn remove_at(&mut self, p: Pos) {
         self.table.remove_at(p);
-        Some(old)
     }
 
     pub fn remove_where(&mut self, mut pred: impl FnMut(&Entry) -> bool) -> usize {

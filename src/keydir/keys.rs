@@ -156,8 +156,9 @@ impl KeyTable {
         Some((file, offset))
     }
 
-    pub fn get(&self, key: &[u8], h: u64) -> Option<Entry> {
-        self.find(key, h).map(|p| self.entry_at(p))
+    /// `key`'s slot and entry.
+    pub fn find_entry(&self, key: &[u8], h: u64) -> Option<(Pos, Entry)> {
+        self.find(key, h).map(|p| (p, self.entry_at(p)))
     }
 
     /// The position of the key hashed to `h` if it points at `at` (file, offset). A
@@ -174,15 +175,15 @@ impl KeyTable {
         self.table.set_slot(p, (to.0, to.1, r));
     }
 
-    /// Inserts or replaces `key`'s entry, returning the old one.
-    pub fn insert(&mut self, key: &[u8], h: u64, entry: Entry) -> Option<Entry> {
-        if let Some(p) = self.find(key, h) {
-            let old = self.entry_at(p);
-            let (_, _, r) = self.table.slot(p);
-            self.table.set_slot(p, (entry.file_id, entry.offset, r));
-            self.set_len_flags(r, entry.len_flags);
-            return Some(old);
-        }
+    /// Points the slot at `p` (found by `find_entry`) to `entry`.
+    pub fn set_at(&mut self, p: Pos, entry: Entry) {
+        let (_, _, r) = self.table.slot(p);
+        self.table.set_slot(p, (entry.file_id, entry.offset, r));
+        self.set_len_flags(r, entry.len_flags);
+    }
+
+    /// Adds `key`, which has no entry (the caller checked).
+    pub fn insert_new(&mut self, key: &[u8], h: u64, entry: Entry) {
         self.live_bytes += record_size(key.len());
         let klen = ((key.len() - 1) as u16).to_le_bytes();
         let r = push_record(
@@ -190,18 +191,15 @@ impl KeyTable {
             &[&entry.len_flags.to_le_bytes(), &klen, key],
         );
         self.table.insert_new(h, (entry.file_id, entry.offset, r));
-        None
     }
 
-    pub fn remove(&mut self, key: &[u8], h: u64) -> Option<Entry> {
-        let p = self.find(key, h)?;
-        let old = self.entry_at(p);
-        self.remove_at(p);
+    /// Removes the entry at `p` (found by `find_entry`).
+    pub fn remove_at(&mut self, p: Pos) {
+        self.drop_at(p);
         self.maybe_compact();
-        Some(old)
     }
 
-    fn remove_at(&mut self, p: Pos) {
+    fn drop_at(&mut self, p: Pos) {
         let size = self.record(self.table.slot(p).2).len();
         self.dead_bytes += size;
         self.live_bytes -= size;
@@ -217,7 +215,7 @@ impl KeyTable {
             .filter(|&p| pred(&self.entry_at(p)))
             .collect();
         for &p in &doomed {
-            self.remove_at(p);
+            self.drop_at(p);
         }
         self.maybe_compact();
         doomed.len()
@@ -256,7 +254,7 @@ impl KeyTable {
             .filter(|&p| self.table.slot(p).0 == super::DEAD_FILE)
             .collect();
         for p in dead {
-            self.remove_at(p);
+            self.drop_at(p);
         }
         self.maybe_compact();
     }

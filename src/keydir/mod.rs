@@ -110,17 +110,17 @@ enum Layout {
 
 /// Calls the same method on whichever layout the shard has.
 macro_rules! each {
-    ($self:expr, $t:ident => $e:expr) => {
-        match &$self.layout {
+    (layout $layout:expr, $t:ident => $e:expr) => {
+        match $layout {
             Layout::Keys($t) => $e,
             Layout::Hashed($t) => $e,
         }
     };
     (mut $self:expr, $t:ident => $e:expr) => {
-        match &mut $self.layout {
-            Layout::Keys($t) => $e,
-            Layout::Hashed($t) => $e,
-        }
+        each!(layout &mut $self.layout, $t => $e)
+    };
+    ($self:expr, $t:ident => $e:expr) => {
+        each!(layout &$self.layout, $t => $e)
     };
 }
 
@@ -180,7 +180,7 @@ impl Shard {
 
     /// `get` with the key's hash already computed by `Keydir::hash`.
     pub fn get_hashed(&self, key: &[u8], h: u64) -> Option<Entry> {
-        each!(self, t => t.get(key, h))
+        each!(self, t => t.find_entry(key, h).map(|(_, e)| e))
     }
 
     pub fn contains_key(&self, key: &[u8]) -> bool {
@@ -209,12 +209,49 @@ impl Shard {
 
     /// `insert` with the key's hash already computed by `Keydir::hash`.
     pub fn insert_hashed(&mut self, key: &[u8], h: u64, entry: Entry) -> Option<Entry> {
-        each!(mut self, t => t.insert(key, h, entry))
+        each!(mut self, t => match t.find_entry(key, h) {
+            Some((p, old)) => {
+                t.set_at(p, entry);
+                Some(old)
+            }
+            None => {
+                t.insert_new(key, h, entry);
+                None
+            }
+        })
+    }
+
+    /// What loading makes of a record of `key` with seq `seq`: it replaces the current
+    /// entry only if that one is older (its seq read from its record, CRC checked: an
+    /// unreadable one loses to any intact record). One lookup for both the check and the
+    /// change.
+    pub fn load(&mut self, key: &[u8], h: u64, entry: Entry, seq: u64) -> Loaded {
+        let files = &self.files;
+        each!(layout &mut self.layout, t => match t.find_entry(key, h) {
+            Some((p, cur)) => {
+                if seq_of(files, &cur, key).is_some_and(|s| s >= seq) {
+                    return Loaded::Stale;
+                }
+                t.set_at(p, entry);
+                Loaded::Replaced(cur)
+            }
+            None => {
+                t.insert_new(key, h, entry);
+                Loaded::New
+            }
+        })
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let h = self.hash(key);
-        each!(mut self, t => t.remove(key, h))
+        self.remove_hashed(key, h)
+    }
+
+    pub fn remove_hashed(&mut self, key: &[u8], h: u64) -> Option<Entry> {
+        each!(mut self, t => t.find_entry(key, h).map(|(p, old)| {
+            t.remove_at(p);
+            old
+        }))
     }
 
     /// Removes every entry `pred` selects, without reading keys; returns how many.
@@ -264,15 +301,9 @@ impl Shard {
     /// The seq stamped on `key`'s record that `e` (from `get`) points to, read from its
     /// file with the record's CRC verified: a damaged record (which a hint file may point
     /// to) must not win with a garbage seq. `None` if unreadable.
+    #[cfg(test)]
     pub fn seq_of(&self, e: &Entry, key: &[u8]) -> Option<u64> {
-        if e.file_id == DEAD_FILE {
-            return Some(e.dead_seq());
-        }
-        let file = self.files.get(&e.file_id)?;
-        file.read_record(e.offset as u64, e.record_len(key.len()), key, |r| {
-            r.header.seq
-        })
-        .ok()
+        seq_of(&self.files, e, key)
     }
 
     fn add_file(&mut self, file: &Arc<DataFile>) -> Result<()> {
@@ -293,6 +324,28 @@ impl Shard {
     fn memory_bytes(&self) -> usize {
         each!(self, t => t.memory_bytes())
     }
+}
+
+/// See `Shard::seq_of`.
+fn seq_of(files: &FileMap, e: &Entry, key: &[u8]) -> Option<u64> {
+    if e.file_id == DEAD_FILE {
+        return Some(e.dead_seq());
+    }
+    let file = files.get(&e.file_id)?;
+    file.read_record(e.offset as u64, e.record_len(key.len()), key, |r| {
+        r.header.seq
+    })
+    .ok()
+}
+
+/// The outcome of `Shard::load`.
+pub enum Loaded {
+    /// The key had no entry.
+    New,
+    /// The record replaced this older entry.
+    Replaced(Entry),
+    /// The current entry is as new or newer: the record is dead.
+    Stale,
 }
 
 pub struct Keydir {

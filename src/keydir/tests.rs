@@ -158,10 +158,7 @@ fn colliding_tags_and_long_chains_keep_every_key_findable() {
             // Phases that mostly insert, then mostly remove: the table fills and drains.
             let remove_share = if step / 5000 % 2 == 0 { 1 } else { 4 };
             if x % 5 < remove_share {
-                let removed = match &mut fx.shard.layout {
-                    Layout::Keys(t) => t.remove(&k, h),
-                    Layout::Hashed(t) => t.remove(&k, h),
-                };
+                let removed = fx.shard.remove_hashed(&k, h);
                 assert_eq!(removed, model.remove(&k), "{mode:?} step {step}");
             } else {
                 let e = fx.record(&k, step % 500, false);

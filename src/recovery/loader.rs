@@ -11,7 +11,7 @@ use parking_lot::RwLockWriteGuard;
 use crate::datafile::{scan_bytes, DataFile, ScanSummary};
 use crate::error::Result;
 use crate::hint;
-use crate::keydir::{Entry, Keydir, Shard, SHARDS};
+use crate::keydir::{Entry, Keydir, Loaded, Shard, SHARDS};
 use crate::record::{Header, FLAG_TOMBSTONE};
 use crate::stats::{FileTable, LocalStats};
 use crate::storage::Storage;
@@ -236,18 +236,15 @@ impl<'k, 'a> Loader<'k, 'a> {
         } else {
             Entry::new(file_id, off as u32, h.value_len, h.expires_at != 0)
         };
-        if let Some(cur) = shard.get_hashed(key, hash) {
-            // The keydir keeps no seq: read the current version's from its record header.
-            // An unreadable one loses to any intact record.
-            if shard.seq_of(&cur, key).is_some_and(|s| s >= h.seq) {
+        match shard.load(key, hash, entry, h.seq) {
+            Loaded::Stale => {
                 stats.add_dead(file_id, rec_len);
                 return;
             }
-        }
-        if let Some(old) = shard.insert_hashed(key, hash, entry) {
-            if !old.is_dead() {
+            Loaded::Replaced(old) if !old.is_dead() => {
                 stats.add_dead(old.file_id, old.record_len(key.len()));
             }
+            _ => {}
         }
         if dead_now {
             stats.add_dead(file_id, rec_len);
