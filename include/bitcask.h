@@ -115,6 +115,19 @@
 #define BC_SYNC_INTERVAL 2
 
 /**
+ * The keydir keeps every key's bytes in RAM (about 27 bytes + the key per key); absent
+ * keys and overwrites never read a file.
+ */
+#define BC_KEYDIR_KEYS 0
+
+/**
+ * The keydir keeps no key bytes (under 16 bytes per key at any key length); a key is
+ * confirmed from its record on disk, so overwrites and deletes read the old record's
+ * header, and iteration reads keys from the data files. Files are the same in both modes.
+ */
+#define BC_KEYDIR_HASHED 1
+
+/**
  * Largest key accepted, in bytes (64 KiB).
  */
 #define BC_MAX_KEY_LEN 65536
@@ -312,6 +325,17 @@ int32_t bc_options_set_max_file_size(struct bc_options *opts,
  */
 int32_t bc_options_set_sync(struct bc_options *opts,
                             int32_t mode);
+
+/**
+ * Sets what the keydir (the in-RAM index) keeps per key: `BC_KEYDIR_KEYS` or
+ * `BC_KEYDIR_HASHED`. Without this call the mode is the environment variable
+ * `BITCASK_KEYDIR` (`keys` or `hashed`) at `bc_open`, else `BC_KEYDIR_KEYS`; an
+ * unrecognised `BITCASK_KEYDIR` makes `bc_open` fail with `BC_INVALID_ARGUMENT`. The mode
+ * is not stored: the same directory can be opened in either.
+ * Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or an unknown mode.
+ */
+int32_t bc_options_set_keydir(struct bc_options *opts,
+                              int32_t mode);
 
 /**
  * Sets the period of `BC_SYNC_INTERVAL`, in milliseconds (at least 1; default 1000).

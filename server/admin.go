@@ -446,6 +446,7 @@ func (s *server) info(sections [][]byte) string {
 		kv("total_bytes", st.TotalBytes)
 		kv("dead_bytes", st.DeadBytes)
 		kv("keydir_bytes", st.KeydirBytes)
+		kv("keydir_mode", st.Keydir)
 		kv("merges_completed", st.MergesCompleted)
 		kv("needs_merge", boolInt(st.NeedsMerge))
 		kv("damaged_ranges", st.DamagedRanges)

@@ -134,12 +134,14 @@ type fsm struct {
 	addr map[string]string // node ID -> RESP address
 
 	applied atomic.Uint64 // index of the last entry applied
+
+	storeOpts []bitcask.Option // applied to every fsm-N store (e.g. its keydir mode)
 }
 
 // openFSM starts the state machine on a fresh, empty store: raft restores
 // the latest snapshot into it and replays the log after it, so a state
 // left by a crash (even in the middle of a restore) is never trusted.
-func openFSM(dir string) (*fsm, *bitcask.DB, error) {
+func openFSM(dir string, storeOpts ...bitcask.Option) (*fsm, *bitcask.DB, error) {
 	old, _ := filepath.Glob(filepath.Join(dir, "fsm-*"))
 	old = append(old, filepath.Join(dir, snapshotCopy))
 	for _, d := range old {
@@ -147,7 +149,7 @@ func openFSM(dir string) (*fsm, *bitcask.DB, error) {
 			return nil, nil, err
 		}
 	}
-	f := &fsm{dir: dir, addr: map[string]string{}}
+	f := &fsm{dir: dir, addr: map[string]string{}, storeOpts: storeOpts}
 	db, err := f.openGen(0)
 	if err != nil {
 		return nil, nil, err
@@ -164,7 +166,7 @@ func (f *fsm) openGen(n int) (*bitcask.DB, error) {
 	if err := os.RemoveAll(d); err != nil {
 		return nil, err
 	}
-	return bitcask.Open(d, bitcask.WithSync(bitcask.SyncNone))
+	return bitcask.Open(d, append([]bitcask.Option{bitcask.WithSync(bitcask.SyncNone)}, f.storeOpts...)...)
 }
 
 func (f *fsm) bind(s *server) {

@@ -26,13 +26,14 @@ func main() {
 func run(argv []string) int {
 	fs := flag.NewFlagSet("bitcaskd", flag.ContinueOnError)
 	var cfg config
-	var syncMode, logLevel, logFormat, ioMode string
+	var syncMode, logLevel, logFormat, ioMode, keydir string
 	fs.StringVar(&cfg.dir, "dir", "", "store directory (required; created if missing)")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:6380", "address to serve the Redis protocol on (localhost unless told otherwise)")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "address for the Prometheus /metrics endpoint (off if empty), e.g. 127.0.0.1:9380")
 	fs.StringVar(&cfg.requirepass, "requirepass", "", "password clients must give with AUTH or HELLO AUTH (also read from $BITCASKD_REQUIREPASS)")
 	fs.StringVar(&syncMode, "sync", "interval", "durability: none, always (fsync before each reply), interval (like appendfsync everysec)")
 	fs.DurationVar(&cfg.syncInterval, "sync-interval", time.Second, "period of --sync interval")
+	fs.StringVar(&keydir, "keydir", "", "the store's in-RAM index: keys (about 27 bytes + the key per key) or hashed (under 16 bytes per key); default $BITCASK_KEYDIR, else keys")
 	fs.IntVar(&cfg.maxClients, "maxclients", 10000, "most simultaneous client connections")
 	fs.DurationVar(&cfg.idleTimeout, "timeout", 0, "close a client idle this long (0: never), like Redis's timeout")
 	fs.Int64Var(&cfg.maxBulkBytes, "proto-max-bulk-len", bitcask.MaxValueLen, "longest argument (key or value) accepted, bytes")
@@ -84,6 +85,15 @@ func run(argv []string) int {
 		return 2
 	}
 	cfg.sync = mode
+	var storeOpts []bitcask.Option
+	if keydir != "" {
+		km, err := bitcask.ParseKeydirMode(keydir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bitcaskd: --keydir:", err)
+			return 2
+		}
+		storeOpts = append(storeOpts, bitcask.WithKeydir(km))
+	}
 	if cfg.maxBulkBytes < 1 || cfg.maxBulkBytes > bitcask.MaxValueLen {
 		fmt.Fprintf(os.Stderr, "bitcaskd: --proto-max-bulk-len must be 1..%d\n", bitcask.MaxValueLen)
 		return 2
@@ -104,10 +114,11 @@ func run(argv []string) int {
 	var sm *fsm
 	if rc.enabled {
 		if err = os.MkdirAll(cfg.dir, 0o755); err == nil {
-			sm, db, err = openFSM(cfg.dir)
+			sm, db, err = openFSM(cfg.dir, storeOpts...)
 		}
 	} else {
-		db, err = bitcask.Open(cfg.dir, bitcask.WithSync(mode), bitcask.WithSyncInterval(cfg.syncInterval))
+		opts := append([]bitcask.Option{bitcask.WithSync(mode), bitcask.WithSyncInterval(cfg.syncInterval)}, storeOpts...)
+		db, err = bitcask.Open(cfg.dir, opts...)
 	}
 	if err != nil {
 		log.Error("cannot open the store", "dir", cfg.dir, "err", err)

@@ -892,3 +892,24 @@ func TestGnetMode(t *testing.T) {
 	}
 	eq(t, "still serving", must[string](t, c.Get(ctx, "k")), "v")
 }
+
+// --keydir picks the store's index mode, which INFO reports; a bad mode is a flag error.
+func TestKeydirFlag(t *testing.T) {
+	p := start(t, t.TempDir(), "--keydir", "hashed")
+	c := newClient(t, p)
+	must[string](t, c.Set(ctx, "k", "v", 0))
+	eq(t, "GET", must[string](t, c.Get(ctx, "k")), "v")
+	info := must[string](t, c.Info(ctx, "bitcask"))
+	if !strings.Contains(info, "keydir_mode:hashed") {
+		t.Fatalf("INFO bitcask lacks keydir_mode:hashed:\n%s", info)
+	}
+	c.Close()
+	p.stop(t)
+
+	cmd := exec.Command(binary, "--dir", t.TempDir(), "--keydir", "bogus")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), `--keydir`) {
+		t.Fatalf("bad --keydir: %v %s", err, out)
+	}
+}

@@ -97,6 +97,32 @@ impl DataFile {
         }
     }
 
+    /// Reads whichever record starts at `offset` (its length from its header), verifies its
+    /// CRC and hands it to `f`: for readers that have a location but not the key.
+    pub fn read_any_record<R>(&self, offset: u64, f: impl FnOnce(Record<'_>) -> R) -> Result<R> {
+        let header = self.header_at(offset)?;
+        let mut f = Some(f);
+        let mut out = None;
+        let len = usize::try_from(header.record_len())
+            .map_err(|_| Error::internal("record length overflow"))?;
+        let read = self.file.read_with(offset, len, &mut |bytes| {
+            if let Some(rec) = decode_record(bytes) {
+                out = f.take().map(|f| f(rec));
+            }
+        });
+        match (read, out) {
+            (Ok(()), Some(r)) => Ok(r),
+            (Err(e), _) if e.kind() != std::io::ErrorKind::UnexpectedEof => Err(Error::io(
+                format!("reading {} at offset {offset}", self.name),
+                e,
+            )),
+            _ => Err(Error::corruption(format!(
+                "record at offset {offset} of {} fails its checksum",
+                self.name
+            ))),
+        }
+    }
+
     /// The header of the record at `offset` if that record names `key` (a plausible header
     /// and the same key bytes; the CRC is checked by the read that follows). Lets a lookup
     /// confirm a hash-tag match with the record it reads next anyway.

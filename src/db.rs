@@ -425,6 +425,7 @@ impl Db {
         Stats {
             live_keys: self.inner.keydir.len() as u64,
             keydir_bytes: self.inner.keydir.memory_bytes() as u64,
+            keydir: self.inner.keydir.mode(),
             files: self.inner.files.snapshot().into_iter().collect(),
             recovery: self.inner.report,
             merges_completed: self.inner.merges.load(Ordering::Relaxed),
@@ -498,7 +499,7 @@ impl Inner {
         opts: Options,
         lock: Option<DirLock>,
     ) -> Result<Inner> {
-        let keydir = Keydir::default();
+        let keydir = Keydir::new(opts.keydir_mode()?);
         let files = FileTable::default();
         let rec = recovery::load(&storage, &dir, &opts, &keydir, &files, now_ms())?;
         let unhinted = Arc::new(Unhinted::default());

@@ -1,21 +1,25 @@
 //! Iteration over a consistent snapshot of the live keys.
 //!
 //! Creating a snapshot read-locks every keydir shard at once (in index order) and copies
-//! each key with its entry, plus a reference to each data file. Writes that happen after
+//! each entry (with its key, when the keydir keeps keys), plus a reference to each data
+//! file. With the hashed keydir the keys are read from the records as iteration reaches
+//! them. Writes that happen after
 //! that are not seen; the files stay readable even if a merge deletes them meanwhile,
 //! because the snapshot holds them open (and mapped).
 
 use crate::db::now_ms;
 use crate::error::Result;
-use crate::keydir::{Entry, FileMap, Keydir};
+use crate::keydir::{FileMap, Keydir, SnapshotEntry};
 
 /// A key and, when asked for, its value.
 pub type KeyValue<'a> = (&'a [u8], Option<&'a [u8]>);
 
 pub struct Snapshot {
-    entries: Vec<(Box<[u8]>, Entry)>,
+    entries: Vec<SnapshotEntry>,
     files: FileMap,
     pos: usize,
+    /// The last key read from a record (hashed keydir).
+    key: Vec<u8>,
     value: Vec<u8>,
     expiry: u64,
 }
@@ -26,13 +30,14 @@ impl Snapshot {
         let n = guards.iter().map(|g| g.len()).sum();
         let mut entries = Vec::with_capacity(n);
         for g in &guards {
-            entries.extend(g.iter().map(|(k, e)| (Box::<[u8]>::from(k), e)));
+            g.copy_entries(&mut entries);
         }
         let files = guards.first().map(|g| g.files.clone()).unwrap_or_default();
         Snapshot {
             entries,
             files,
             pos: 0,
+            key: Vec::new(),
             value: Vec::new(),
             expiry: 0,
         }
@@ -62,9 +67,10 @@ impl Snapshot {
                 return Ok(None);
             };
             self.pos += 1;
-            if !with_value && !e.has_expiry() {
+            if let (Some(_), false, false) = (key, with_value, e.has_expiry()) {
                 self.expiry = 0;
-                return Ok(Some((&self.entries[self.pos - 1].0, None)));
+                let key = self.entries[self.pos - 1].0.as_deref().expect("checked");
+                return Ok(Some((key, None)));
             }
             let Some(file) = self.files.get(&e.file_id) else {
                 return Err(crate::error::Error::internal(format!(
@@ -73,22 +79,36 @@ impl Snapshot {
                 )));
             };
             let now = now_ms();
-            let value = &mut self.value;
+            let (value, own_key) = (&mut self.value, &mut self.key);
             let mut expiry = 0;
-            let live = file.read_record(e.offset as u64, e.record_len(key.len()), key, |rec| {
+            let mut visit = |rec: crate::record::Record<'_>| {
                 if rec.header.expired(now) {
                     return false;
                 }
                 expiry = rec.header.expires_at;
+                if key.is_none() {
+                    own_key.clear();
+                    own_key.extend_from_slice(rec.key);
+                }
                 if with_value {
                     value.clear();
                     value.extend_from_slice(rec.value);
                 }
                 true
-            })?;
+            };
+            let live = match key {
+                Some(key) => {
+                    let len = e.record_len(key.len());
+                    file.read_record(e.offset as u64, len, key, visit)?
+                }
+                None => file.read_any_record(e.offset as u64, &mut visit)?,
+            };
             if live {
                 self.expiry = expiry;
-                let key = &self.entries[self.pos - 1].0;
+                let key = match &self.entries[self.pos - 1].0 {
+                    Some(k) => &k[..],
+                    None => &self.key[..],
+                };
                 return Ok(Some((key, with_value.then_some(&self.value[..]))));
             }
         }

@@ -47,7 +47,7 @@ pub use db::{now_ms, Db, ValueReader};
 pub use error::{Error, ErrorKind, Result};
 pub use iter::{KeyValue, Snapshot};
 pub use merge::{MergeProgress, MergeReport};
-pub use options::{MergeOptions, Options, SyncMode};
+pub use options::{KeydirMode, MergeOptions, Options, SyncMode, KEYDIR_ENV};
 pub use record::{MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use recovery::RecoveryReport;
 pub use stats::{FileStats, Stats};

@@ -13,6 +13,54 @@ pub enum SyncMode {
     Interval,
 }
 
+/// What the in-RAM index keeps per key (docs/DESIGN.md, "The keydir").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeydirMode {
+    /// Each key's bytes are kept in RAM (about 27 bytes + the key per key): lookups of
+    /// absent keys and overwrites never read a file.
+    Keys,
+    /// No key bytes in RAM (under 16 bytes per key whatever its length): a key is confirmed
+    /// from its record, so an overwrite or delete reads the old record's header and key,
+    /// and iteration reads keys from the files.
+    Hashed,
+}
+
+/// Names the default keydir mode for opens whose options do not set one (so a whole test
+/// suite or an unmodified program can run in either mode).
+pub const KEYDIR_ENV: &str = "BITCASK_KEYDIR";
+
+impl KeydirMode {
+    pub fn parse(name: &str) -> Result<KeydirMode> {
+        match name {
+            "keys" => Ok(KeydirMode::Keys),
+            "hashed" => Ok(KeydirMode::Hashed),
+            _ => Err(Error::invalid(format!(
+                "keydir mode {name:?} is not one of \"keys\", \"hashed\""
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KeydirMode::Keys => "keys",
+            KeydirMode::Hashed => "hashed",
+        }
+    }
+
+    /// The default: `BITCASK_KEYDIR` if set, else `Keys`. A value that names no mode is an
+    /// error (reported by `Db::open`), never silently ignored.
+    pub fn from_env() -> Result<KeydirMode> {
+        match std::env::var(KEYDIR_ENV) {
+            Ok(v) => KeydirMode::parse(&v)
+                .map_err(|e| Error::invalid(format!("{KEYDIR_ENV}: {}", e.message()))),
+            Err(std::env::VarError::NotPresent) => Ok(KeydirMode::Keys),
+            Err(std::env::VarError::NotUnicode(v)) => Err(Error::invalid(format!(
+                "{KEYDIR_ENV}={v:?} is not one of \"keys\", \"hashed\""
+            ))),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Options {
     /// A data file is closed and a new one started once the next record would push it past
@@ -23,6 +71,8 @@ pub struct Options {
     pub read_only: bool,
     pub create_if_missing: bool,
     pub merge: MergeOptions,
+    /// `None`: the default of `KeydirMode::from_env`, decided at open.
+    pub keydir: Option<KeydirMode>,
 }
 
 /// When merge is needed and which files it takes, with the original Bitcask's meanings.
@@ -121,6 +171,7 @@ impl Default for Options {
             read_only: false,
             create_if_missing: true,
             merge: MergeOptions::default(),
+            keydir: None,
         }
     }
 }
@@ -144,10 +195,16 @@ impl Options {
         Ok(())
     }
 
+    /// The keydir mode an open uses: the one set, else the environment's default.
+    pub fn keydir_mode(&self) -> Result<KeydirMode> {
+        self.keydir.map_or_else(KeydirMode::from_env, Ok)
+    }
+
     /// Checks every field with the checks the setters (and so the C API) make; `Db::open`
     /// calls it, so options built field by field in Rust get the same limits.
     pub fn validate(&self) -> Result<()> {
         check_max_file_size(self.max_file_size)?;
+        self.keydir_mode()?;
         check_at_least_1("sync_interval_ms", self.sync_interval_ms)?;
         self.merge.validate()
     }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use parking_lot::Mutex;
 
-use crate::options::MergeOptions;
+use crate::options::{KeydirMode, MergeOptions};
 use crate::recovery::RecoveryReport;
 
 /// Counters that describe a handle's store (`Db::stats`).
@@ -17,6 +17,8 @@ pub struct Stats {
     pub live_keys: u64,
     /// Bytes the keydir has allocated.
     pub keydir_bytes: u64,
+    /// Which keydir the handle uses.
+    pub keydir: KeydirMode,
     /// Every data file by id, ascending.
     pub files: Vec<(u32, FileStats)>,
     /// What the open that made this handle found and repaired.
@@ -84,12 +86,13 @@ impl Stats {
         let r = &self.recovery;
         let _ = write!(
             out,
-            r#""live_keys":{},"data_files":{},"total_bytes":{},"dead_bytes":{},"keydir_bytes":{},"damaged_ranges":{},"damaged_bytes":{},"dropped_batch_records":{},"truncated_bytes":{},"hint_fallbacks":{},"merges_completed":{},"needs_merge":{},"files":[{}]}}"#,
+            r#""live_keys":{},"data_files":{},"total_bytes":{},"dead_bytes":{},"keydir_bytes":{},"keydir":"{}","damaged_ranges":{},"damaged_bytes":{},"dropped_batch_records":{},"truncated_bytes":{},"hint_fallbacks":{},"merges_completed":{},"needs_merge":{},"files":[{}]}}"#,
             self.live_keys,
             self.files.len(),
             self.total_bytes(),
             self.dead_bytes(),
             self.keydir_bytes,
+            self.keydir.name(),
             r.damaged_ranges,
             r.damaged_bytes,
             r.dropped_batch_records,
@@ -260,6 +263,7 @@ mod tests {
         Stats {
             live_keys: 3,
             keydir_bytes: 4096,
+            keydir: KeydirMode::Hashed,
             files: vec![(1, f(1000, 700)), (2, f(0, 0))],
             recovery: RecoveryReport {
                 damaged_ranges: 1,
@@ -279,7 +283,7 @@ mod tests {
         let s = stats();
         assert_eq!(
             s.to_json(),
-            r#"{"live_keys":3,"data_files":2,"total_bytes":1000,"dead_bytes":700,"keydir_bytes":4096,"damaged_ranges":1,"damaged_bytes":10,"dropped_batch_records":2,"truncated_bytes":5,"hint_fallbacks":1,"merges_completed":4,"needs_merge":false,"files":[{"file_id":1,"total_bytes":1000,"dead_bytes":700,"fragmentation":0.7000},{"file_id":2,"total_bytes":0,"dead_bytes":0,"fragmentation":0.0000}]}"#
+            r#"{"live_keys":3,"data_files":2,"total_bytes":1000,"dead_bytes":700,"keydir_bytes":4096,"keydir":"hashed","damaged_ranges":1,"damaged_bytes":10,"dropped_batch_records":2,"truncated_bytes":5,"hint_fallbacks":1,"merges_completed":4,"needs_merge":false,"files":[{"file_id":1,"total_bytes":1000,"dead_bytes":700,"fragmentation":0.7000},{"file_id":2,"total_bytes":0,"dead_bytes":0,"fragmentation":0.0000}]}"#
         );
         let with_dir = s.to_json_with_dir(Path::new("/a \"b\"\t"));
         assert!(

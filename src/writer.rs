@@ -275,7 +275,7 @@ impl Writer {
             file.expect_frequent_syncs();
         }
         let df = Arc::new(DataFile::new(id, file));
-        keydir.add_file(&df);
+        keydir.add_file(&df)?;
         files.add_total(id, 0);
         let sealed = std::mem::replace(&mut self.active, df);
         self.write_off = 0;
@@ -431,7 +431,7 @@ mod tests {
         let disk = Arc::new(Sparse::default());
         let (keydir, files) = (Keydir::default(), FileTable::default());
         let active = Arc::new(DataFile::new(1, disk.file(&data_file_name(1))));
-        keydir.add_file(&active);
+        keydir.add_file(&active).unwrap();
         files.add_total(1, write_off);
         let opts = Options {
             max_file_size,

@@ -54,6 +54,8 @@ typedef struct {
 	bool read_only;
 	int set_create_if_missing;
 	bool create_if_missing;
+	int set_keydir;
+	int32_t keydir;
 	int set_frag_merge_trigger;
 	uint32_t frag_merge_trigger;
 	int set_dead_bytes_merge_trigger;
@@ -99,6 +101,8 @@ static inline bcgo_open_res bcgo_open(const char *path, bcgo_opts o) {
 		rc = bc_options_set_read_only(opts, o.read_only);
 	if (rc == BC_OK && o.set_create_if_missing)
 		rc = bc_options_set_create_if_missing(opts, o.create_if_missing);
+	if (rc == BC_OK && o.set_keydir)
+		rc = bc_options_set_keydir(opts, o.keydir);
 	if (rc == BC_OK && o.set_frag_merge_trigger)
 		rc = bc_options_set_frag_merge_trigger(opts, o.frag_merge_trigger);
 	if (rc == BC_OK && o.set_dead_bytes_merge_trigger)

@@ -606,3 +606,56 @@ func TestMerge(t *testing.T) {
 		}
 	}
 }
+
+// Both keydir modes read the same directory; the hashed one holds no key bytes and says
+// so in its stats.
+func TestKeydirModesShareTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	key := func(i int) []byte { return []byte(fmt.Sprintf("a-rather-long-key-of-forty-bytes-%07d", i)) }
+	db, err := bitcask.Open(dir, bitcask.WithKeydir(bitcask.KeydirKeys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20000; i++ {
+		if err := db.Put(key(i), []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keysStats, _ := db.Stats()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = bitcask.Open(dir, bitcask.WithKeydir(bitcask.KeydirHashed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := db.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Keydir != "hashed" || keysStats.Keydir != "keys" || st.LiveKeys != 20000 {
+		t.Fatalf("stats: hashed %+v, keys %+v", st, keysStats)
+	}
+	if perKey := float64(st.KeydirBytes) / 20000; perKey >= float64(keysStats.KeydirBytes)/20000/2 {
+		t.Fatalf("hashed keydir %.1f B/key, keys keydir %.1f B/key", perKey, float64(keysStats.KeydirBytes)/20000)
+	}
+	for _, i := range []int{0, 777, 19999} {
+		v, err := db.Get(key(i))
+		if err != nil || len(v) != 1 || v[0] != byte(i) {
+			t.Fatalf("get %d: %v %v", i, v, err)
+		}
+	}
+	if err := db.Delete(key(5)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Get(key(5)); !errors.Is(err, bitcask.ErrNotFound) {
+		t.Fatalf("deleted key: %v", err)
+	}
+	if _, err := bitcask.ParseKeydirMode("bogus"); !errors.Is(err, bitcask.ErrInvalidArgument) {
+		t.Fatalf("ParseKeydirMode: %v", err)
+	}
+	if _, err := bitcask.Open(t.TempDir(), bitcask.WithKeydir(bitcask.KeydirMode(7))); !errors.Is(err, bitcask.ErrInvalidArgument) {
+		t.Fatalf("open with keydir mode 7: %v", err)
+	}
+}

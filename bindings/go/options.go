@@ -59,6 +59,48 @@ func ParseSyncMode(s string) (SyncMode, error) {
 	return 0, argError("ParseSyncMode", "unknown sync mode "+strconv.Quote(s)+" (want none, always or interval)")
 }
 
+// KeydirMode is what the in-RAM index keeps per key (BC_KEYDIR_*).
+type KeydirMode int32
+
+const (
+	// KeydirKeys keeps every key's bytes in RAM (about 27 bytes + the key per
+	// key): lookups of absent keys and overwrites never read a file.
+	KeydirKeys KeydirMode = 0
+	// KeydirHashed keeps no key bytes (under 16 bytes per key at any key
+	// length): a key is confirmed from its record on disk, so overwrites and
+	// deletes read the old record's header and iteration reads keys from the
+	// data files.
+	KeydirHashed KeydirMode = 1
+)
+
+// The values above must be the C header's (a negative constant fails to compile).
+const (
+	_ = uint(KeydirKeys-C.BC_KEYDIR_KEYS) + uint(C.BC_KEYDIR_KEYS-KeydirKeys)
+	_ = uint(KeydirHashed-C.BC_KEYDIR_HASHED) + uint(C.BC_KEYDIR_HASHED-KeydirHashed)
+)
+
+// String returns "keys", "hashed" or "KeydirMode(n)".
+func (m KeydirMode) String() string {
+	switch m {
+	case KeydirKeys:
+		return "keys"
+	case KeydirHashed:
+		return "hashed"
+	}
+	return "KeydirMode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// ParseKeydirMode parses "keys" or "hashed".
+func ParseKeydirMode(s string) (KeydirMode, error) {
+	switch s {
+	case "keys":
+		return KeydirKeys, nil
+	case "hashed":
+		return KeydirHashed, nil
+	}
+	return 0, argError("ParseKeydirMode", "unknown keydir mode "+strconv.Quote(s)+" (want keys or hashed)")
+}
+
 // An Option configures [Open]. Options are checked by the library when the
 // store is opened: an out-of-range value makes Open fail with an error
 // matching [ErrInvalidArgument].
@@ -113,6 +155,17 @@ func WithReadOnly() Option {
 	return func(o *options) {
 		o.c.set_read_only = 1
 		o.c.read_only = true
+	}
+}
+
+// WithKeydir sets what the in-RAM index keeps per key. Without it, the mode
+// is the environment variable BITCASK_KEYDIR ("keys" or "hashed") when Open
+// runs, else [KeydirKeys]. The mode is not stored in the directory: the same
+// store can be opened in either.
+func WithKeydir(mode KeydirMode) Option {
+	return func(o *options) {
+		o.c.set_keydir = 1
+		o.c.keydir = C.int32_t(mode)
 	}
 }
 

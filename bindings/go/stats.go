@@ -24,6 +24,8 @@ type Stats struct {
 	DeadBytes uint64 `json:"dead_bytes"`
 	// KeydirBytes: RAM held by the index.
 	KeydirBytes uint64 `json:"keydir_bytes"`
+	// Keydir: the index's mode, "keys" or "hashed" (see [WithKeydir]).
+	Keydir string `json:"keydir"`
 	// DamagedRanges: damaged byte ranges skipped when the store was opened.
 	DamagedRanges uint64 `json:"damaged_ranges"`
 	// DamagedBytes: bytes in those ranges.

@@ -74,9 +74,9 @@ function bool(x, name) {
   return x;
 }
 
-function syncMode(x, name) {
-  if (typeof x === 'string' && Object.hasOwn(SYNC_MODES, x)) return SYNC_MODES[x];
-  const expected = Object.keys(SYNC_MODES).map((m) => `'${m}'`).join(', ').replace(/, ([^,]*)$/, ' or $1');
+function enumValue(x, name, values) {
+  if (typeof x === 'string' && Object.hasOwn(values, x)) return values[x];
+  const expected = Object.keys(values).map((m) => `'${m}'`).join(', ').replace(/, ([^,]*)$/, ' or $1');
   if (typeof x !== 'string') throw typeError(name, expected, x);
   throw valueError(`${name} must be ${expected} (got ${show(x)})`);
 }
@@ -220,7 +220,7 @@ const OPEN_SETTERS = Object.fromEntries(Object.entries(OPEN_OPTIONS).map(([name,
   const convert = {
     integer: (v) => [integer(v, name, spec)],
     boolean: (v) => [bool(v, name)],
-    sync: (v) => [syncMode(v, name)],
+    enum: (v) => [enumValue(v, name, spec.values)],
     hours: (v) => hours(v, name, spec),
   }[spec.kind];
   return [name, [setter, convert]];

@@ -31,6 +31,10 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** Create a missing directory, with its parents (default true). */
   createIfMissing?: boolean;
+  /** What the in-RAM index keeps per key: 'keys' (about 27 bytes + the key) or 'hashed'
+   *  (under 16 bytes at any key length; overwrites, deletes and iteration read keys from the
+   *  files). Default: the BITCASK_KEYDIR environment variable, else 'keys'. */
+  keydir?: 'keys' | 'hashed';
   /** Run merges on a library thread when the triggers fire (default false). */
   autoMerge?: boolean;
   /** A merge is due once a sealed file has this percentage of dead bytes (0..100; default 60). */
@@ -91,6 +95,8 @@ export interface Stats {
   totalBytes: number;
   deadBytes: number;
   keydirBytes: number;
+  /** The index's mode: 'keys' or 'hashed'. */
+  keydir: 'keys' | 'hashed';
   damagedRanges: number;
   damagedBytes: number;
   droppedBatchRecords: number;

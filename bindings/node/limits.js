@@ -19,18 +19,22 @@ const MAX_VALUE_LEN = 536870912;
 
 /** The sync modes by JS name, and their C values (BC_SYNC_NONE, ...). */
 const SYNC_MODES = Object.freeze({ none: 0, always: 1, interval: 2 });
+/** The keydir modes by JS name, and their C values (BC_KEYDIR_KEYS, ...). */
+const KEYDIR_MODES = Object.freeze({ keys: 0, hashed: 1 });
 
 /**
  * open() options (but libraryPath, which is the binding's own). `c`: the options setter
- * and its parameters after `opts`. `kind`: 'integer' (min..max), 'boolean', 'sync' (a
- * SYNC_MODES name) or 'hours' ([start, end], each min..max).
+ * and its parameters after `opts`. `kind`: 'integer' (min..max), 'boolean', 'enum' (a
+ * name of `values`, passed as its C value; `prefix` names the header's constants) or 'hours'
+ * ([start, end], each min..max).
  */
 const OPEN_OPTIONS = {
   maxFileSize: { kind: 'integer', min: 4096n, max: U32_MAX, c: 'bc_options_set_max_file_size(bytes)' },
-  sync: { kind: 'sync', c: 'bc_options_set_sync(mode)' },
+  sync: { kind: 'enum', values: SYNC_MODES, prefix: 'BC_SYNC_', c: 'bc_options_set_sync(mode)' },
   syncIntervalMs: { kind: 'integer', min: 1n, max: U32_MAX, c: 'bc_options_set_sync_interval_ms(ms)' },
   readOnly: { kind: 'boolean', c: 'bc_options_set_read_only(read_only)' },
   createIfMissing: { kind: 'boolean', c: 'bc_options_set_create_if_missing(create)' },
+  keydir: { kind: 'enum', values: KEYDIR_MODES, prefix: 'BC_KEYDIR_', c: 'bc_options_set_keydir(mode)' },
   autoMerge: { kind: 'boolean', c: 'bc_options_set_auto_merge(enabled)' },
   fragMergeTrigger: { kind: 'integer', min: 0n, max: 100n, c: 'bc_options_set_frag_merge_trigger(percent)' },
   deadBytesMergeTrigger: {
@@ -75,6 +79,7 @@ module.exports = {
   MAX_KEY_LEN,
   MAX_VALUE_LEN,
   SYNC_MODES,
+  KEYDIR_MODES,
   OPEN_OPTIONS,
   PUT_OPTIONS,
   KEY,

@@ -24,6 +24,7 @@ const PROTOTYPES = {
   options_set_sync_interval_ms: 'int32_t bc_options_set_sync_interval_ms(bc_options *opts, uint32_t ms)',
   options_set_read_only: 'int32_t bc_options_set_read_only(bc_options *opts, bool read_only)',
   options_set_create_if_missing: 'int32_t bc_options_set_create_if_missing(bc_options *opts, bool create)',
+  options_set_keydir: 'int32_t bc_options_set_keydir(bc_options *opts, int32_t mode)',
 
   open: 'int32_t bc_open(const char *path, const bc_options *opts, void *db_out)',
   close: 'int32_t bc_close(bc_db *db)',

@@ -8,7 +8,7 @@
 use super::helpers::{free_handle, handle_mut, new_handle};
 use super::status::{guard, Outcome};
 use crate::error::{Error, Result};
-use crate::options::{MergeOptions, Options, SyncMode};
+use crate::options::{KeydirMode, MergeOptions, Options, SyncMode};
 
 /// Writes reach the OS page cache before the call returns: they survive the process being
 /// killed, but not a power cut. The default.
@@ -17,6 +17,14 @@ pub const BC_SYNC_NONE: i32 = 0;
 pub const BC_SYNC_ALWAYS: i32 = 1;
 /// A background thread fsyncs every `sync_interval_ms` (default 1000 ms).
 pub const BC_SYNC_INTERVAL: i32 = 2;
+
+/// The keydir keeps every key's bytes in RAM (about 27 bytes + the key per key); absent
+/// keys and overwrites never read a file.
+pub const BC_KEYDIR_KEYS: i32 = 0;
+/// The keydir keeps no key bytes (under 16 bytes per key at any key length); a key is
+/// confirmed from its record on disk, so overwrites and deletes read the old record's
+/// header, and iteration reads keys from the data files. Files are the same in both modes.
+pub const BC_KEYDIR_HASHED: i32 = 1;
 
 /// Open options. Opaque; created by `bc_options_new`, destroyed by `bc_options_free`.
 pub struct bc_options {
@@ -85,6 +93,27 @@ pub unsafe extern "C" fn bc_options_set_sync(opts: *mut bc_options, mode: i32) -
     unsafe {
         set_option(opts, |o| {
             o.sync = sync_mode(mode)?;
+            Ok(())
+        })
+    }
+}
+
+/// Sets what the keydir (the in-RAM index) keeps per key: `BC_KEYDIR_KEYS` or
+/// `BC_KEYDIR_HASHED`. Without this call the mode is the environment variable
+/// `BITCASK_KEYDIR` (`keys` or `hashed`) at `bc_open`, else `BC_KEYDIR_KEYS`; an
+/// unrecognised `BITCASK_KEYDIR` makes `bc_open` fail with `BC_INVALID_ARGUMENT`. The mode
+/// is not stored: the same directory can be opened in either.
+/// Returns `BC_OK`, or `BC_INVALID_ARGUMENT` for NULL or an unknown mode.
+#[no_mangle]
+pub unsafe extern "C" fn bc_options_set_keydir(opts: *mut bc_options, mode: i32) -> i32 {
+    // SAFETY: forwarded contract of this function.
+    unsafe {
+        set_option(opts, |o| {
+            o.keydir = Some(match mode {
+                BC_KEYDIR_KEYS => KeydirMode::Keys,
+                BC_KEYDIR_HASHED => KeydirMode::Hashed,
+                _ => return Err(Error::invalid(format!("unknown keydir mode {mode}"))),
+            });
             Ok(())
         })
     }

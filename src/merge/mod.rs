@@ -497,7 +497,7 @@ fn install(ctx: &MergeCtx<'_>, marker: &MergeMarker, copied: Copied) -> Result<(
 fn swap_in(ctx: &MergeCtx<'_>, o: Output) -> Result<()> {
     let id = o.id;
     let df = Arc::new(DataFile::new(id, o.data));
-    ctx.keydir.add_file(&df);
+    ctx.keydir.add_file(&df)?;
     ctx.files.add_total(id, 0);
     let hint_path = ctx.dir.join(hint_file_name(id));
     let hint_file = ctx
@@ -561,22 +561,11 @@ fn drop_expired(keydir: &Keydir, expired: &[(Box<[u8]>, Loc)]) {
 }
 
 /// Removes every keydir entry that still points into `files` (records that were damaged:
-/// their keys read as missing instead of failing on a deleted file). Found under read locks,
-/// removed one key at a time.
+/// their keys read as missing instead of failing on a deleted file). One shard at a time,
+/// found from the slots alone (no key is read).
 fn drop_entries_into(keydir: &Keydir, files: &[u32]) {
     for shard in keydir.shards() {
-        let stale: Vec<Box<[u8]>> = shard
-            .read()
-            .iter()
-            .filter(|(_, e)| files.contains(&e.file_id))
-            .map(|(k, _)| k.into())
-            .collect();
-        for key in stale {
-            let mut s = shard.write();
-            if s.get(&key).is_some_and(|e| files.contains(&e.file_id)) {
-                s.remove(&key);
-            }
-        }
+        shard.write().remove_where(|e| files.contains(&e.file_id));
     }
 }
 

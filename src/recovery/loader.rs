@@ -11,7 +11,7 @@ use parking_lot::RwLockWriteGuard;
 use crate::datafile::{scan_bytes, DataFile, ScanSummary};
 use crate::error::Result;
 use crate::hint;
-use crate::keydir::{Entry, Keydir, Shard, SHARDS};
+use crate::keydir::{Entry, Keydir, Loaded, Shard, SHARDS};
 use crate::record::{Header, FLAG_TOMBSTONE};
 use crate::stats::{FileTable, LocalStats};
 use crate::storage::Storage;
@@ -230,24 +230,21 @@ impl<'k, 'a> Loader<'k, 'a> {
         let rec_len = h.record_len();
         stats.add_record(file_id, rec_len, h.seq);
         let dead_now = h.is_tombstone() || h.expired(self.now_ms);
+        let shard = &mut self.shards[Keydir::shard_index_of(hash) - self.first];
         let entry = if dead_now {
-            Entry::dead(h.seq)
+            shard.dead_entry(file_id, off as u32, &h)
         } else {
             Entry::new(file_id, off as u32, h.value_len, h.expires_at != 0)
         };
-        let shard = &mut self.shards[Keydir::shard_index_of(hash) - self.first];
-        if let Some(cur) = shard.get_hashed(key, hash) {
-            // The keydir keeps no seq: read the current version's from its record header.
-            // An unreadable one loses to any intact record.
-            if shard.seq_of(&cur, key).is_some_and(|s| s >= h.seq) {
+        match shard.load(key, hash, entry, h.seq) {
+            Loaded::Stale => {
                 stats.add_dead(file_id, rec_len);
                 return;
             }
-        }
-        if let Some(old) = shard.insert_hashed(key, hash, entry) {
-            if !old.is_dead() {
+            Loaded::Replaced(old) if !old.is_dead() => {
                 stats.add_dead(old.file_id, old.record_len(key.len()));
             }
+            _ => {}
         }
         if dead_now {
             stats.add_dead(file_id, rec_len);

@@ -255,7 +255,7 @@ impl Loading<'_> {
         let df = self.open(&src, writable)?;
         // Visible before loading: resolving a duplicate key reads the seq of its current
         // version, which may be in this very file.
-        self.to.keydir.add_file(&df);
+        self.to.keydir.add_file(&df)?;
         let hinted = src
             .hint
             .as_deref()

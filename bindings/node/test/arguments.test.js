@@ -16,7 +16,7 @@ const { PROTOTYPES } = require('../prototypes');
 const limits = require('../limits');
 const { tmpdir } = require('../support/testing');
 
-const { OPEN_OPTIONS, PUT_OPTIONS, KEY, VALUE, READ_STREAM_OPTIONS, SYNC_MODES, U64_MAX, U32_MAX } = limits;
+const { OPEN_OPTIONS, PUT_OPTIONS, KEY, VALUE, READ_STREAM_OPTIONS, U64_MAX, U32_MAX } = limits;
 const { Status } = bitcask;
 
 const TYPE = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' };
@@ -75,11 +75,12 @@ for (const [name, spec] of Object.entries(OPEN_OPTIONS)) {
     badOpen.push([name, { [name]: [1, 2, 3] }, VALUE_ERR, name, '(got [ 1, 2, 3 ])']);
     badOpen.push([name, { [name]: 5 }, TYPE, name, '(got 5)']);
     badOpen.push([name, { [name]: '0-6' }, TYPE, name, "(got '0-6')"]);
-  } else if (spec.kind === 'sync') {
-    badOpen.push([name, { sync: 'sometimes' }, VALUE_ERR, 'sync', "(got 'sometimes')"]);
-    badOpen.push([name, { sync: 'ALWAYS' }, VALUE_ERR, 'sync', "(got 'ALWAYS')"]);
-    badOpen.push([name, { sync: 1 }, TYPE, 'sync', '(got 1)']);
-    badOpen.push([name, { sync: true }, TYPE, 'sync', '(got true)']);
+  } else if (spec.kind === 'enum') {
+    const first = Object.keys(spec.values)[0];
+    badOpen.push([name, { [name]: 'sometimes' }, VALUE_ERR, name, "(got 'sometimes')"]);
+    badOpen.push([name, { [name]: first.toUpperCase() }, VALUE_ERR, name, `(got '${first.toUpperCase()}')`]);
+    badOpen.push([name, { [name]: 1 }, TYPE, name, '(got 1)']);
+    badOpen.push([name, { [name]: true }, TYPE, name, '(got true)']);
   } else {
     assert.fail(`no bad values for open option ${name} of kind ${spec.kind}`);
   }
@@ -240,8 +241,8 @@ test('open(): the boundary values of every option are accepted', async () => {
       boundaries.push({ [name]: [Number(spec.min), Number(spec.max)] }, { [name]: [spec.max, spec.min] });
     } else if (spec.kind === 'boolean') {
       boundaries.push({ [name]: true }, { [name]: false });
-    } else if (spec.kind === 'sync') {
-      for (const mode of Object.keys(SYNC_MODES)) boundaries.push({ sync: mode });
+    } else if (spec.kind === 'enum') {
+      for (const mode of Object.keys(spec.values)) boundaries.push({ [name]: mode });
     }
   }
   for (const options of boundaries) {
@@ -319,9 +320,9 @@ test('limits.js agrees with the library: each limit is accepted, one past it ref
         if (spec.min > 0n) assert.equal(call(spec.min - 1n), Status.INVALID_ARGUMENT, `${name}: ${fn}(${spec.min - 1n})`);
         if (spec.max < typeMax) assert.equal(call(spec.max + 1n), Status.INVALID_ARGUMENT, `${name}: ${fn}(${spec.max + 1n})`);
         else assert.equal(spec.max, typeMax, `${name}: max is the C type's`);
-      } else if (spec.kind === 'sync') {
-        for (const mode of Object.values(SYNC_MODES)) assert.equal(call(mode), Status.OK);
-        assert.equal(call(Math.max(...Object.values(SYNC_MODES)) + 1), Status.INVALID_ARGUMENT);
+      } else if (spec.kind === 'enum') {
+        for (const mode of Object.values(spec.values)) assert.equal(call(mode), Status.OK);
+        assert.equal(call(Math.max(...Object.values(spec.values)) + 1), Status.INVALID_ARGUMENT);
         assert.equal(call(-1), Status.INVALID_ARGUMENT);
       } else {
         assert.equal(call(true), Status.OK);

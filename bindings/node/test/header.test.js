@@ -67,7 +67,7 @@ test('the drift check itself: it notices a changed parameter', () => {
 });
 
 test('errors.js: the status codes are the header\'s BC_* statuses, and the library names them so', () => {
-  const notStatus = /^BC_(VERSION_|SYNC_|MAX_)/;
+  const notStatus = /^BC_(VERSION_|SYNC_|KEYDIR_|MAX_)/;
   const statuses = [...header.defines].filter(([name]) => !notStatus.test(name));
   const fromHeader = Object.fromEntries(statuses.map(([name, v]) => [name.replace(/^BC_/, ''), Number(v)]));
   const mine = { ...Status };
@@ -78,11 +78,13 @@ test('errors.js: the status codes are the header\'s BC_* statuses, and the libra
   for (const [name, value] of Object.entries(fromHeader)) assert.equal(native.statusName(value), `BC_${name}`);
 });
 
-test('limits.js: sync modes, key and value limits as the header defines them', () => {
-  const modes = Object.fromEntries([...header.defines]
-    .filter(([name]) => name.startsWith('BC_SYNC_'))
-    .map(([name, v]) => [name.replace(/^BC_SYNC_/, '').toLowerCase(), Number(v)]));
-  assert.deepEqual({ ...limits.SYNC_MODES }, modes);
+test('limits.js: enum options, key and value limits as the header defines them', () => {
+  for (const spec of Object.values(limits.OPEN_OPTIONS).filter((s) => s.kind === 'enum')) {
+    const modes = Object.fromEntries([...header.defines]
+      .filter(([name]) => name.startsWith(spec.prefix))
+      .map(([name, v]) => [name.slice(spec.prefix.length).toLowerCase(), Number(v)]));
+    assert.deepEqual({ ...spec.values }, modes);
+  }
   assert.equal(BigInt(limits.MAX_KEY_LEN), header.defines.get('BC_MAX_KEY_LEN'));
   assert.equal(BigInt(limits.MAX_VALUE_LEN), header.defines.get('BC_MAX_VALUE_LEN'));
   assert.equal(bitcask.MAX_KEY_LEN, limits.MAX_KEY_LEN);
@@ -108,7 +110,7 @@ test('limits.js: each range is the C parameter\'s, as its type and documentation
       assert.ok(p, `${what}: ${fn} has no parameter ${param}`);
       if (spec.kind === 'boolean') {
         assert.equal(p.type, 'bool', `${what}: ${fn}(${param})`);
-      } else if (spec.kind === 'sync') {
+      } else if (spec.kind === 'enum') {
         assert.equal(p.type, 'int32_t', `${what}: ${fn}(${param})`);
       } else {
         assert.ok(TYPE_RANGES[p.type], `${what}: ${fn}(${param}) is ${p.type}`);

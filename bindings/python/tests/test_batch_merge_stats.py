@@ -157,3 +157,21 @@ def test_read_only(path):
                 with ro.batch() as b:
                     b.put(b"x", b"y")
             assert not ro.needs_merge()
+
+
+def test_keydir_modes_open_the_same_directory(tmp_path):
+    key = lambda i: b"a-rather-long-key-of-forty-bytes-%07d" % i  # noqa: E731
+    with bitcask.open(tmp_path, keydir="keys") as db:
+        for i in range(20000):
+            db[key(i)] = b"v%d" % i
+        keys_bytes = db.stats().keydir_bytes
+    with bitcask.open(tmp_path, keydir="hashed") as db:
+        st = db.stats()
+        assert st.live_keys == 20000
+        assert st.keydir_bytes * 2 < keys_bytes
+        assert db[key(777)] == b"v777"
+        del db[key(5)]
+        assert key(5) not in db
+        assert sum(1 for _ in db.keys()) == 19999
+    with pytest.raises(ValueError, match="keydir = 'bogus'"):
+        bitcask.open(tmp_path, keydir="bogus")

@@ -23,6 +23,10 @@ _SYNC_MODES = {
     "always": lib.BC_SYNC_ALWAYS,
     "interval": lib.BC_SYNC_INTERVAL,
 }
+_KEYDIR_MODES = {
+    "keys": lib.BC_KEYDIR_KEYS,
+    "hashed": lib.BC_KEYDIR_HASHED,
+}
 
 # Each OS thread reads values first into its own fixed C buffer of BCPY_SCRATCH bytes, so a
 # get allocates nothing but the bytes object it returns; longer values go through a growable
@@ -94,6 +98,7 @@ def _options(
     auto_merge: bool,
     merge_window: Optional[Tuple[int, int]],
     merge_check_interval: Optional[float],
+    keydir: Optional[str],
 ) -> Any:
     o = lib.bc_options_new()
     if o == ffi.NULL:
@@ -107,6 +112,10 @@ def _options(
     if not isinstance(sync, str) or sync not in _SYNC_MODES:
         raise ValueError(f"sync = {sync!r}: expected 'none', 'always' or 'interval'")
     check(lib.bc_options_set_sync(o, _SYNC_MODES[sync]))
+    if keydir is not None:
+        if not isinstance(keydir, str) or keydir not in _KEYDIR_MODES:
+            raise ValueError(f"keydir = {keydir!r}: expected 'keys' or 'hashed'")
+        check(lib.bc_options_set_keydir(o, _KEYDIR_MODES[keydir]))
     if sync_interval is not None:
         ms = seconds_to_ms("sync_interval", sync_interval, 1, 2**32 - 1)
         check(lib.bc_options_set_sync_interval_ms(o, ms))
@@ -158,6 +167,7 @@ def open(  # noqa: A001 - the package's entry point, like io.open
     auto_merge: bool = False,
     merge_window: Optional[Tuple[int, int]] = None,
     merge_check_interval: Optional[float] = None,
+    keydir: Optional[str] = None,
 ) -> "DB":
     """Opens (creating it if ``create``) the store in directory ``path`` (``bc_open``).
 
@@ -169,6 +179,10 @@ def open(  # noqa: A001 - the package's entry point, like io.open
     (percent), ``dead_bytes_merge_trigger``, ``dead_bytes_threshold``,
     ``small_file_threshold`` (bytes), ``auto_merge``, ``merge_window`` (start_hour,
     end_hour), ``merge_check_interval`` (seconds). Durations are seconds (floats allowed).
+    ``keydir``: what the in-RAM index keeps per key, ``"keys"`` (about 27 bytes + the key)
+    or ``"hashed"`` (under 16 bytes whatever the key's length; overwrites, deletes and
+    iteration read keys from the data files); default: the ``BITCASK_KEYDIR`` environment
+    variable, else ``"keys"``.
 
     Raises ``Locked`` if another handle has the directory, ``InvalidArgument`` for a path
     that is not a store directory or a bad option, ``IoError`` for OS failures.
@@ -190,6 +204,7 @@ def open(  # noqa: A001 - the package's entry point, like io.open
         auto_merge,
         merge_window,
         merge_check_interval,
+        keydir,
     )
     out = ffi.new("bcpy_db **")
     rc = lib.bcpy_open(p, o, out)
