@@ -629,12 +629,7 @@ pub fn run_scale(cfg: &Cfg, session: u64) -> Vec<Case> {
                     let need = ram_need(kind, mode, n, key_len);
                     let disk = disk_free(&cfg.dir);
                     let dneed = disk_need(kind, n, key_len, SCALE_VALUE);
-                    if !mode.supported() {
-                        c.skipped = Some(format!(
-                            "this libbitcask has no keydir mode {}",
-                            mode.name()
-                        ));
-                    } else if need > ram {
+                    if need > ram {
                         c.skipped = Some(format!(
                             "needs about {} of RAM, {} available",
                             gib(need as f64),
@@ -938,14 +933,7 @@ pub fn run_cold(cfg: &Cfg, session: u64) -> Vec<Case> {
     // RocksDB's block cache is heap: in a cgroup it must leave the limit to the page cache
     // and the index (an eighth of it), as the other stores' index does.
     let cache = cc.limit.map(|l| (l / 8) as usize);
-    let mut stores: Vec<(Kind, Vec<KeydirMode>)> = vec![(
-        Kind::Bitcask,
-        cfg.modes
-            .iter()
-            .copied()
-            .filter(|m| m.supported())
-            .collect(),
-    )];
+    let mut stores: Vec<(Kind, Vec<KeydirMode>)> = vec![(Kind::Bitcask, cfg.modes.clone())];
     stores.extend(cfg.peers.iter().map(|k| (*k, vec![KeydirMode::Default])));
     let mut cases = Vec::new();
     for (kind, modes) in stores {

@@ -36,8 +36,7 @@ issue 20 (groups scale and cold; peers: lmdb and rocksdb of --stores; output app
 results-i20.jsonl beside --json, plot results-i20.svg beside --svg):
   --sizes LIST       key counts of the scale group (default 1M,10M; --quick: 2000)
   --key-lens LIST    key lengths of the scale group (default 16,100)
-  --modes LIST       libbitcask keydir modes: keys,hashed (default: both; a mode this
-                     library lacks is skipped with the reason)
+  --modes LIST       libbitcask keydir modes: keys,hashed (default: both)
   --scale-gets G     random gets per scale case (default 2M; --quick: 2000)
   --cold-bytes SIZE  data of the cold group, e.g. 50G (default: twice the RAM; --quick: 8M)
   --cold-limit SIZE  run the cold gets in a memory cgroup with this limit, e.g. 1G (the

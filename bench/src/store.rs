@@ -207,27 +207,22 @@ impl KeydirMode {
             .into_iter()
             .find(|m| m.name() == s)
     }
-
-    /// Whether this build of the library has the mode.
-    pub fn supported(self) -> bool {
-        self != KeydirMode::Hashed || HASHED_SUPPORTED
-    }
 }
 
-/// The library this bench links has no `bc_options_set_keydir` yet: only the keys mode,
-/// which is what it always does.
-const HASHED_SUPPORTED: bool = false;
-
-/// Applies `mode` to `opts`.
+/// Applies `mode` to `opts` (`Default` leaves the library's default).
 ///
 /// # Safety
 /// `opts` must come from `bc_options_new` and not be freed yet.
-unsafe fn set_keydir(_opts: *mut ffi::bc_options, mode: KeydirMode) {
-    assert!(
-        mode.supported(),
-        "this libbitcask has no keydir mode {:?}",
-        mode.name()
-    );
+unsafe fn set_keydir(opts: *mut ffi::bc_options, mode: KeydirMode) {
+    let m = match mode {
+        KeydirMode::Default => return,
+        KeydirMode::Keys => ffi::BC_KEYDIR_KEYS,
+        KeydirMode::Hashed => ffi::BC_KEYDIR_HASHED,
+    };
+    // SAFETY: the caller's contract.
+    bc_check("bc_options_set_keydir", unsafe {
+        ffi::bc_options_set_keydir(opts, m)
+    });
 }
 
 pub struct Bitcask {

@@ -102,12 +102,17 @@ fn quick_run_completes_and_writes_json_lines() {
             "no measured scale case for {store}, {key_len}-byte keys:\n{i20}"
         );
     }
-    assert!(
-        scale.iter().any(|l| l.contains(r#""store":"libbitcask""#)
-            && l.contains(r#""open_hints_ms":"#)
-            && l.contains(r#""merge_mbps":"#)),
-        "no libbitcask reopen and merge figures:\n{i20}"
-    );
+    for mode in ["keys", "hashed"] {
+        let tag = format!(r#""mode":"{mode}""#);
+        assert!(
+            scale.iter().any(|l| l.contains(r#""store":"libbitcask""#)
+                && l.contains(&tag)
+                && l.contains(r#""keydir_bytes":"#)
+                && l.contains(r#""open_hints_ms":"#)
+                && l.contains(r#""merge_mbps":"#)),
+            "no libbitcask {mode} keydir, reopen and merge figures:\n{i20}"
+        );
+    }
     for store in ["libbitcask", "lmdb"] {
         assert!(
             i20.lines().any(|l| l.contains(r#""group":"cold""#)
