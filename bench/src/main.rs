@@ -38,6 +38,9 @@ results-i20.jsonl beside --json, plot results-i20.svg beside --svg):
   --key-lens LIST    key lengths of the scale group (default 16,100)
   --modes LIST       libbitcask keydir modes: keys,hashed (default: both)
   --scale-gets G     random gets per scale case (default 2M; --quick: 2000)
+  --no-merge         scale group: no overwrite, merge or open without hints (for 100M
+                     keys, where they take most of the time); the reopen then uses the
+                     hints written for the sealed files
   --cold-bytes SIZE  data of the cold group, e.g. 50G (default: twice the RAM; --quick: 8M)
   --cold-limit SIZE  run the cold gets in a memory cgroup with this limit, e.g. 1G (the
                      small bigger-than-RAM mode; default: no cgroup)
@@ -69,6 +72,7 @@ struct Args {
     cold_threads: Vec<u64>,
     drop_caches: bool,
     only_given: bool,
+    merge: bool,
 }
 
 /// The workload groups `--only` can pick, in the order a run does them. The last two
@@ -109,6 +113,7 @@ fn parse_args() -> Args {
         cold_threads: vec![1, 16],
         drop_caches: false,
         only_given: false,
+        merge: true,
     };
     let list = |it: &mut dyn Iterator<Item = String>, what: &str| -> Vec<String> {
         let v = it
@@ -189,6 +194,7 @@ fn parse_args() -> Args {
                 a.cold_threads = counts(list(&mut it, "--cold-threads"), "--cold-threads")
             }
             "--drop-caches" => a.drop_caches = true,
+            "--no-merge" => a.merge = false,
             "--stores" => {
                 let v = it.next().unwrap_or_else(|| die("--stores needs a value"));
                 a.stores = v
@@ -447,6 +453,7 @@ fn i20_cfg(a: &Args, dir: &std::path::Path, version: &str) -> i20::Cfg {
             .filter(|k| matches!(k.name(), "lmdb" | "rocksdb"))
             .collect(),
         runs: a.runs,
+        merge: a.merge,
         gets: a
             .scale_gets
             .unwrap_or(if a.quick { 2_000 } else { 2_000_000 }),
