@@ -287,8 +287,10 @@ impl HashedTable {
     }
 
     /// Every entry with lengths as the slots have them (see `entry_at`).
-    pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
-        self.table.positions().map(|p| self.entry_at(p))
+    pub fn entries(&self) -> impl Iterator<Item = (u32, Entry)> + '_ {
+        self.table
+            .positions()
+            .map(|p| (self.table.tag(p), self.entry_at(p)))
     }
 
     pub fn purge_dead(&mut self) {

@@ -63,6 +63,10 @@ impl<B: Bucket> Table<B> {
         self.len
     }
 
+    pub fn tag(&self, (b, s): Pos) -> u32 {
+        self.buckets[b].tag(s)
+    }
+
     pub fn slot(&self, (b, s): Pos) -> B::Slot {
         self.buckets[b].slot(s)
     }
