@@ -215,6 +215,18 @@ impl<B: Bucket> Table<B> {
         self.buckets.capacity() * std::mem::size_of::<B>() + self.overflow.capacity()
     }
 
+    /// Buckets an unsuccessful lookup of `h` reads.
+    #[cfg(test)]
+    pub fn miss_len(&self, h: u64) -> usize {
+        let mut b = home(tag_of(h), self.buckets.len());
+        let mut n = 1;
+        while self.overflow(b) != 0 && n < self.buckets.len() {
+            b = self.next(b);
+            n += 1;
+        }
+        n
+    }
+
     #[cfg(test)]
     pub fn bucket_count(&self) -> usize {
         self.buckets.len()
