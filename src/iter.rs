@@ -9,7 +9,7 @@
 
 use crate::db::now_ms;
 use crate::error::Result;
-use crate::keydir::{FileMap, Keydir, SnapshotEntry};
+use crate::keydir::{FileMap, KeyHasher, Keydir, SnapshotEntry, SnapshotKey};
 
 /// A key and, when asked for, its value.
 pub type KeyValue<'a> = (&'a [u8], Option<&'a [u8]>);
@@ -17,6 +17,7 @@ pub type KeyValue<'a> = (&'a [u8], Option<&'a [u8]>);
 pub struct Snapshot {
     entries: Vec<SnapshotEntry>,
     files: FileMap,
+    hasher: KeyHasher,
     pos: usize,
     /// The last key read from a record (hashed keydir).
     key: Vec<u8>,
@@ -36,6 +37,7 @@ impl Snapshot {
         Snapshot {
             entries,
             files,
+            hasher: keydir.hasher(),
             pos: 0,
             key: Vec::new(),
             value: Vec::new(),
@@ -67,9 +69,11 @@ impl Snapshot {
                 return Ok(None);
             };
             self.pos += 1;
-            if let (Some(_), false, false) = (key, with_value, e.has_expiry()) {
+            if let (SnapshotKey::Key(_), false, false) = (key, with_value, e.has_expiry()) {
                 self.expiry = 0;
-                let key = self.entries[self.pos - 1].0.as_deref().expect("checked");
+                let SnapshotKey::Key(key) = &self.entries[self.pos - 1].0 else {
+                    unreachable!("checked above")
+                };
                 return Ok(Some((key, None)));
             }
             let Some(file) = self.files.get(&e.file_id) else {
@@ -79,14 +83,19 @@ impl Snapshot {
                 )));
             };
             let now = now_ms();
-            let (value, own_key) = (&mut self.value, &mut self.key);
+            let (value, own_key, hasher) = (&mut self.value, &mut self.key, self.hasher);
             let mut expiry = 0;
+            let mut foreign = false;
             let mut visit = |rec: crate::record::Record<'_>| {
                 if rec.header.expired(now) {
                     return false;
                 }
                 expiry = rec.header.expires_at;
-                if key.is_none() {
+                if let SnapshotKey::Tag(tag) = key {
+                    if hasher.tag(rec.key) != *tag {
+                        foreign = true;
+                        return false;
+                    }
                     own_key.clear();
                     own_key.extend_from_slice(rec.key);
                 }
@@ -97,17 +106,24 @@ impl Snapshot {
                 true
             };
             let live = match key {
-                Some(key) => {
+                SnapshotKey::Key(key) => {
                     let len = e.record_len(key.len());
                     file.read_record(e.offset as u64, len, key, visit)?
                 }
-                None => file.read_any_record(e.offset as u64, &mut visit)?,
+                SnapshotKey::Tag(_) => file.read_any_record(e.offset as u64, &mut visit)?,
             };
+            if foreign {
+                return Err(crate::error::Error::corruption(format!(
+                    "record at offset {} of {} is not the key the keydir has there",
+                    e.offset,
+                    file.name()
+                )));
+            }
             if live {
                 self.expiry = expiry;
                 let key = match &self.entries[self.pos - 1].0 {
-                    Some(k) => &k[..],
-                    None => &self.key[..],
+                    SnapshotKey::Key(k) => &k[..],
+                    SnapshotKey::Tag(_) => &self.key[..],
                 };
                 return Ok(Some((key, with_value.then_some(&self.value[..]))));
             }

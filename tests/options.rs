@@ -3,7 +3,7 @@
 
 mod common;
 
-use bitcask::{Db, ErrorKind, Options, SyncMode};
+use bitcask::{Db, ErrorKind, KeydirMode, Options, SyncMode};
 use common::TempDir;
 
 fn refused(o: Options, dir: &TempDir) -> String {
@@ -92,4 +92,46 @@ fn max_file_size_boundary() {
         .unwrap();
     o.max_file_size = 4095;
     refused(o, &TempDir::new("maxsize2"));
+}
+
+/// `BITCASK_KEYDIR` sets the default keydir; a value naming no mode fails the open (never
+/// silently ignored), and an explicit mode wins over it. Run in a child process of this test
+/// binary, because the environment is the whole process's.
+#[test]
+fn the_keydir_default_comes_from_bitcask_keydir() {
+    if let Ok(case) = std::env::var("KEYDIR_ENV_CHILD") {
+        let dir = TempDir::new("keydir-env");
+        let mut o = Options::default();
+        match case.as_str() {
+            "bogus" => {
+                let msg = refused(o, &dir);
+                assert!(
+                    msg.contains("BITCASK_KEYDIR") && msg.contains("\"bogus\""),
+                    "{msg}"
+                );
+            }
+            "hashed" => {
+                let db = Db::open(dir.join("a"), o.clone()).unwrap();
+                assert_eq!(db.stats().keydir, KeydirMode::Hashed);
+                o.keydir = Some(KeydirMode::Keys);
+                let db = Db::open(dir.join("b"), o).unwrap();
+                assert_eq!(db.stats().keydir, KeydirMode::Keys);
+            }
+            _ => unreachable!(),
+        }
+        return;
+    }
+    for case in ["bogus", "hashed"] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "the_keydir_default_comes_from_bitcask_keydir"])
+            .env("KEYDIR_ENV_CHILD", case)
+            .env("BITCASK_KEYDIR", case)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{case}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
 }

@@ -5,9 +5,14 @@
 //
 //   node bench.js [--keys N] [--ops N] [--value-size BYTES] [--repeat N] [--json] [data-dir]
 //
-// Sync calls run on the main thread; *Async rows include the worker-thread round trip and
-// are measured with 64 calls in flight. Each row is the best of --repeat runs (default 3),
-// which filters out noise from other processes.
+// Sync calls run on the main thread; *Async rows are measured with 64 calls in flight or
+// one at a time, as named. Each row is the best of --repeat runs (default 3), which
+// filters out noise from other processes.
+//
+// With --peers, the Promise API against lmdb-js and classic-level instead (bench-peers/
+// compare.js; `npm run bench:peers` installs them first):
+//
+//   node bench.js --peers [--keys N] [--ops N] [--rounds N] [--sync-ops N] [--stores lmdb,classic-level] [--json] [data-dir]
 
 const fs = require('fs');
 const os = require('os');
@@ -15,7 +20,10 @@ const path = require('path');
 const bitcask = require('.');
 
 function parseArgs(argv) {
-  const args = { keys: 100000, ops: 1000000, valueSize: 100, repeat: 3, json: false, dir: null };
+  const args = {
+    keys: 100000, ops: null, valueSize: 100, repeat: 3, json: false, dir: null,
+    peers: false, rounds: 5, syncOps: 200, stores: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--keys') args.keys = Number(argv[++i]);
@@ -23,8 +31,13 @@ function parseArgs(argv) {
     else if (a === '--value-size') args.valueSize = Number(argv[++i]);
     else if (a === '--repeat') args.repeat = Math.max(1, Number(argv[++i]));
     else if (a === '--json') args.json = true;
+    else if (a === '--peers') args.peers = true;
+    else if (a === '--rounds') args.rounds = Math.max(1, Number(argv[++i]));
+    else if (a === '--sync-ops') args.syncOps = Math.max(1, Number(argv[++i]));
+    else if (a === '--stores') args.stores = argv[++i].split(',');
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node bench.js [--keys N] [--ops N] [--value-size BYTES] [--repeat N] [--json] [data-dir]');
+      console.log('usage: node bench.js [--keys N] [--ops N] [--value-size BYTES] [--repeat N] [--json] [data-dir]\n'
+        + '       node bench.js --peers [--keys N] [--ops N] [--rounds N] [--sync-ops N] [--stores a,b] [--json] [data-dir]');
       process.exit(0);
     } else args.dir = a;
   }
@@ -53,12 +66,46 @@ async function nsPerOpAsync(ops, fn, repeat = REPEAT) {
   return best;
 }
 
+async function peers(args) {
+  const { compare, table } = require('./bench-peers/compare');
+  const ownDir = !args.dir;
+  const dir = args.dir || fs.mkdtempSync(path.join(os.tmpdir(), 'bitcask-node-peers-'));
+  let result;
+  try {
+    result = await compare({
+      keys: args.keys, ops: args.ops || 200000, rounds: args.rounds, syncOps: args.syncOps, dir, stores: args.stores,
+    });
+  } finally {
+    if (ownDir) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const versions = Object.fromEntries(result.stores.filter((n) => n !== 'bitcask').map((n) => [
+    n, require(path.join(__dirname, 'bench-peers', 'node_modules', n, 'package.json')).version,
+  ]));
+  if (args.json) {
+    console.log(JSON.stringify({
+      node: process.version, library: bitcask.libraryVersion(), versions, ...result,
+    }, null, 2));
+    return;
+  }
+  console.log(`libbitcask ${bitcask.libraryVersion()} from Node ${process.version}; `
+    + `${Object.entries(versions).map(([n, v]) => `${n} ${v}`).join(', ')}; `
+    + `${args.keys} keys, 100 B values, ${args.rounds} rounds (medians)`);
+  console.log(table(result));
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  if (args.peers) {
+    await peers(args);
+    return;
+  }
+  if (args.ops === null) args.ops = 1000000;
   REPEAT = args.repeat;
   const ownDir = !args.dir;
   const dir = args.dir || fs.mkdtempSync(path.join(os.tmpdir(), 'bitcask-node-bench-'));
-  const db = bitcask.open(dir, { sync: 'none' });
+  const openStart = process.hrtime.bigint();
+  const db = await bitcask.openAsync(dir, { sync: 'none' });
+  const openNs = Number(process.hrtime.bigint() - openStart);
   const rows = [];
   const row = (name, ns, note = '') => rows.push({ name, nsPerOp: ns, opsPerSec: 1e9 / ns, note });
 
@@ -157,7 +204,11 @@ async function main() {
     }), `${inflight} in flight`);
     row('getAsync (sequential)', await nsPerOpAsync(10000, async () => {
       for (let i = 0; i < 10000; i++) await db.getAsync(keys[(i * 7919) % K]);
-    }), 'one at a time: round-trip latency');
+    }), 'one at a time: latency');
+    row('putAsync (sequential)', await nsPerOpAsync(10000, async () => {
+      for (let i = 0; i < 10000; i++) await db.putAsync(keys[(i * 7919) % K], value);
+    }), 'one at a time: latency');
+    row('openAsync (new store)', openNs, 'the first open of this process, library loaded then');
     const large = Buffer.alloc(1024 * 1024, 0x62);
     db.put('large', large);
     row('get 1 MiB value', nsPerOp(1000, () => {

@@ -1,7 +1,8 @@
 'use strict';
 
 // The store: Bitcask objects, with the synchronous methods (calls on the calling thread)
-// and the *Async ones (calls on a worker thread, pool.js).
+// and the *Async ones (answered on the calling thread when they cannot block, inline.js;
+// else run on a worker thread, pool.js).
 
 const { Status, BitcaskError, closedError } = require('./errors');
 const { pool } = require('./pool');
@@ -10,17 +11,23 @@ const {
   camelCase, enc, dirArg,
 } = require('./args');
 const { SYNC_MODES } = require('./limits');
+const inline = require('./inline');
 const { dbRegistry } = require('./handles');
 const { BitcaskIterator, ValueReadStream } = require('./reading');
 const { Batch } = require('./batch');
 const { kInternal, kHandle, kRun, kNative } = require('./symbols');
+const { TOO_BIG } = require('./native');
 
 /** An open store (bc_db). Created by open() and openAsync(). */
 class Bitcask {
   #cell; // { h, native, path }: shared with the FinalizationRegistry
   #native;
   #home; // index of this store's worker thread for async calls
-  #inflight = 0;
+  #inflight = 0; // calls sent to a worker and not settled yet
+  #homePending = 0; // ... of which on the home worker: calls after them must queue behind
+  #inlineBusy = 0; // calls answered inline in this tick (see #noteInline)
+  #inlineReads = 0; // reads answered inline, to pick the sampled ones
+  #inlineOffUntil = 0; // inline answers paused until then (inline.policy.now() time)
   #drainWaiters = [];
   #closing = null; // the closeAsync() promise once started
   #closeDone = false; // ... and once it has settled
@@ -200,9 +207,10 @@ class Bitcask {
       throw new BitcaskError(Status.BUSY, `closeAsync() of ${cell.path} is in progress; await it`);
     }
     if (cell.h === null) return;
-    if (this.#inflight > 0) {
+    const running = this.#inflight + this.#inlineBusy;
+    if (running > 0) {
       throw new BitcaskError(Status.BUSY,
-        `${this.#inflight} async operation(s) on ${cell.path} are still running; await them or use closeAsync()`);
+        `${running} async operation(s) on ${cell.path} are still running; await them or use closeAsync()`);
     }
     const h = cell.h;
     cell.h = null;
@@ -215,9 +223,12 @@ class Bitcask {
   // `quick`: the call is expected to be short, so the worker may hold earlier replies
   // back to send them together with this one's.
   [kRun](op, args, transfer, slot, quick = false) {
+    const home = slot === undefined || slot === this.#home;
     this.#inflight++;
-    const p = pool().run(slot === undefined ? this.#home : slot, this.#native.path, op, args, transfer, quick);
+    if (home) this.#homePending++;
+    const p = pool().run(home ? this.#home : slot, this.#native.path, op, args, transfer, quick);
     return p.finally(() => {
+      if (home) this.#homePending--;
       if (--this.#inflight === 0) {
         const waiters = this.#drainWaiters;
         this.#drainWaiters = [];
@@ -226,27 +237,90 @@ class Bitcask {
     });
   }
 
-  /** Like get(), on a worker thread. Resolves to a Buffer or undefined. */
+  // Whether a call may be answered on this thread now (inline.js): nothing of this store
+  // is queued on its worker ahead of it, and inline answers are not paused.
+  #inlineOk() {
+    if (this.#homePending !== 0) return false;
+    if (this.#inlineOffUntil !== 0) {
+      if (inline.policy.now() < this.#inlineOffUntil) return false;
+      this.#inlineOffUntil = 0;
+    }
+    return true;
+  }
+
+  // Counts an inline call. Its promise is settled before the caller can see it, but until
+  // the caller's code has run on, close() still reports the call as running ('BUSY'), as
+  // it did when every call went to a worker: one microtask per tick clears the count.
+  #noteInline() {
+    if (this.#inlineBusy++ === 0) queueMicrotask(() => { this.#inlineBusy = 0; });
+  }
+
+  // Whether this inline read is one of the sampled ones (inline.js): one in
+  // policy.sampleEvery is bracketed by readings of the thread's major page faults, and if
+  // it read the disk through the map, inline answers of this store pause for a while
+  // (#sampledRead). Only reads are sampled: a put's append faults in fresh pages of the
+  // active file, which counts as a major fault too but reads nothing (the file's tail is
+  // preallocated).
+  #sampleRead() {
+    return (++this.#inlineReads & (inline.policy.sampleEvery - 1)) === 0 ? inline.policy.majorFaults() : -1n;
+  }
+
+  #sampledRead(before) {
+    if (before === -1n) return;
+    const p = inline.policy;
+    if (p.majorFaults() !== before) this.#inlineOffUntil = p.now() + p.backoffMs;
+  }
+
+  /** Like get(), without blocking the event loop. Resolves to a Buffer or undefined. */
   async getAsync(key) {
     const h = this[kHandle]();
+    if (this.#inlineOk()) {
+      const k = keyArg(key);
+      this.#noteInline();
+      const sample = this.#sampleRead();
+      const v = this.#native.getSmall(h, k, enc.len, inline.MAX_VALUE);
+      this.#sampledRead(sample);
+      if (v !== TOO_BIG) return v;
+      // A larger value: read on the worker, like every call made after this one until then.
+    }
     const k = ownedKey(key);
     const v = await this[kRun]('get', [h, k], [k.buffer], undefined, true);
     return v === undefined ? undefined : asBuffer(v);
   }
 
-  /** Like put(), on a worker thread. The key and value are copied when this is called. */
+  /**
+   * Like put(), without blocking the event loop (under sync 'always' on a worker thread).
+   * The key and value are copied when this is called.
+   */
   async putAsync(key, value, options) {
     const h = this[kHandle]();
     const [ttl, at] = putOptions(options);
+    if (!this.#syncAlways && this.#inlineOk()) {
+      const k = keyArg(key);
+      const klen = enc.len;
+      const v = valueArg(value);
+      const vlen = enc.len;
+      if (vlen <= inline.MAX_VALUE) {
+        this.#noteInline();
+        this.#native.put(h, k, klen, v, vlen, ttl, at);
+        return;
+      }
+    }
     const k = ownedKey(key);
     const v = ownedValue(value);
     const quick = !this.#syncAlways && v.length < 65536;
     await this[kRun]('put', [h, k, v, ttl, at], [k.buffer, v.buffer], undefined, quick);
   }
 
-  /** Like delete(), on a worker thread. */
+  /** Like delete(), without blocking the event loop (under sync 'always' on a worker thread). */
   async deleteAsync(key) {
     const h = this[kHandle]();
+    if (!this.#syncAlways && this.#inlineOk()) {
+      const k = keyArg(key);
+      this.#noteInline();
+      this.#native.delete(h, k, enc.len);
+      return;
+    }
     const k = ownedKey(key);
     await this[kRun]('delete', [h, k], [k.buffer], undefined, !this.#syncAlways);
   }

@@ -251,8 +251,18 @@ export declare class Bitcask implements Iterable<[Buffer, Buffer]> {
   close(): void;
   [Symbol.dispose](): void;
 
+  /**
+   * Like get(), without blocking the event loop: a value of at most 64 KiB is read on the
+   * calling thread (a copy from the page cache), a larger one on a worker (README: Async
+   * operations).
+   */
   getAsync(key: Bytes): Promise<Buffer | undefined>;
+  /**
+   * Like put(), without blocking the event loop: on the calling thread unless the store
+   * fsyncs each write (sync 'always') or the value is over 64 KiB, then on a worker.
+   */
   putAsync(key: Bytes, value: Bytes, options?: PutOptions): Promise<void>;
+  /** Like delete(), with putAsync()'s rule for where it runs. */
   deleteAsync(key: Bytes): Promise<void>;
   syncAsync(): Promise<void>;
   mergeAsync(): Promise<void>;

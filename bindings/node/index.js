@@ -9,8 +9,9 @@
 //   db.close();
 //
 // Synchronous methods call the library on the calling (main) thread. The *Async methods
-// run the call on a persistent worker thread (pool.js / worker.js) and never block the
-// event loop.
+// never block the event loop: a call that cannot block (a small get, a put that does not
+// fsync) is answered on the calling thread (inline.js); the others run on a persistent
+// worker thread (pool.js / worker.js), started when first needed.
 //
 // Modules (README: Source layout): library.js finds and loads libbitcask, prototypes.js
 // lists its functions and native.js calls them, limits.js says what the library accepts
@@ -28,6 +29,7 @@ const { Bitcask } = require('./db');
 const { Batch } = require('./batch');
 require('./cond'); // Bitcask.prototype.getVersioned / version
 const { pool } = require('./pool');
+const inline = require('./inline');
 const { kInternal } = require('./symbols');
 
 /**
@@ -45,13 +47,26 @@ function open(dbPath, options) {
   return new Bitcask(kInternal, native, h, p, opts);
 }
 
-/** Like open(), on a worker thread: opening rebuilds the index and may take a while. */
+/**
+ * Like open(), off the event loop: opening rebuilds the index and may take a while.
+ *
+ * Why on libuv's thread pool (koffi's `.async`) and not on the binding's worker: the open
+ * itself is all that has to leave this thread, and a worker thread takes 50-100 ms to
+ * start (a new V8 isolate, koffi and the library loaded again), which was most of
+ * openAsync()'s time; the worker now starts only for the first call that needs it
+ * (inline.js). The catch is a failed open, whose message stays on the pool thread: the
+ * open is then made again on the worker, which reads its own failure's message. Opening
+ * again after a failed open is what any caller may do, so the second attempt is safe; it
+ * meets the same failure (or, if its cause went away meanwhile, succeeds, and that store
+ * is returned).
+ */
 async function openAsync(dbPath, options) {
   const p = pathArg(dbPath);
   const { opts, libraryPath } = openOptions(options);
   const native = loadLibrary(libraryPath);
   const home = pool().assignHome();
-  const h = await pool().run(home, native.path, 'open', [p, opts]);
+  let h = await native.openOffThread(p, opts);
+  if (typeof h !== 'bigint') h = await pool().run(home, native.path, 'open', [p, opts]);
   return new Bitcask(kInternal, native, h, p, opts, home);
 }
 
@@ -77,6 +92,6 @@ module.exports = {
   MAX_VALUE_LEN,
   // For tests; not part of the API.
   _internal: {
-    checkVersion, candidates, BUNDLED_LIBRARY, REPO_LIBRARY, SYSTEM_LIBRARIES, pool,
+    checkVersion, candidates, BUNDLED_LIBRARY, REPO_LIBRARY, SYSTEM_LIBRARIES, pool, inlinePolicy: inline.policy,
   },
 };

@@ -34,6 +34,9 @@ const memcpy = koffi.load(null).func('void *memcpy(void *dst, uint64_t src, size
 const SCRATCH_SIZE = 64 * 1024;
 const SCRATCH_MAX = 1024 * 1024;
 
+/** getSmall()'s answer for a value larger than asked for (nothing was copied). */
+const TOO_BIG = Symbol('bitcask.tooBig');
+
 class Native {
   constructor(libPath, lib) {
     this.path = libPath;
@@ -90,6 +93,33 @@ class Native {
     }
   }
 
+  /**
+   * Opens on a thread of libuv's pool (koffi's `.async`): resolves to the handle, or to
+   * { status } on failure. The failure's message is on that pool thread (bc_last_error is
+   * thread-local), out of reach: the caller opens again where it can read it (index.js).
+   * The options are set here, synchronously, so their errors carry their messages.
+   */
+  openOffThread(path, opts) {
+    const f = this.f;
+    const o = f.options_new();
+    if (!o) throw new BitcaskError(Status.INTERNAL, 'bc_options_new: out of memory');
+    try {
+      for (const [setter, ...args] of opts.calls) this.check(f[setter](o, ...args));
+    } catch (err) {
+      f.options_free(o);
+      throw err;
+    }
+    // Its own out-parameter: the shared u64 slots are used by calls made meanwhile.
+    const out = new BigUint64Array(1);
+    return new Promise((resolve, reject) => {
+      f.open.async(path, o, out, (err, st) => {
+        f.options_free(o);
+        if (err) reject(err);
+        else resolve(st === 0 ? out[0] : { status: st });
+      });
+    });
+  }
+
   close(db) {
     this.check(this.f.close(db));
   }
@@ -132,6 +162,25 @@ class Native {
     } finally {
       f.free(ptr);
     }
+  }
+
+  /**
+   * Like get(db, k, klen, false) for values of at most `max` bytes (max <= SCRATCH_SIZE);
+   * returns TOO_BIG, copying nothing, for a larger one.
+   */
+  getSmall(db, k, klen, max) {
+    const st = this.f.get_into(db, k, klen, this.scratch, max, this.slot[0]);
+    if (st === 0) {
+      const n = Number(this.u64[0]);
+      // A Buffer from Node's pool, as get() returns: a Uint8Array with an ArrayBuffer of its
+      // own (what a worker's reply carries) halves getAsync's throughput.
+      const out = Buffer.allocUnsafe(n);
+      if (n > 0) out.set(this.scratchU8.subarray(0, n));
+      return out;
+    }
+    if (st === Status.NOT_FOUND) return undefined;
+    if (st === Status.BUFFER_TOO_SMALL) return TOO_BIG;
+    throw this.fail(st);
   }
 
   /** Returns the value's length (written into buf), or -1 when the key is missing. */
@@ -307,4 +356,6 @@ function loadNative(libPath) {
   return n;
 }
 
-module.exports = { loadNative, Native, SCRATCH_SIZE, SCRATCH_MAX };
+module.exports = {
+  loadNative, Native, SCRATCH_SIZE, SCRATCH_MAX, TOO_BIG,
+};

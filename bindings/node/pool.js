@@ -1,15 +1,19 @@
 'use strict';
 
-// A small pool of persistent worker threads for the async API (see worker.js).
+// A small pool of persistent worker threads for the async API (see worker.js), for the
+// calls that may block: the others are answered on the calling thread (inline.js). A
+// worker starts when the first request for it is made.
 //
-// Why not koffi's own `fn.async()`: it runs the call on a koffi worker thread and returns
+// Why not koffi's own `fn.async()`: it runs the call on a libuv pool thread and returns
 // to JS, so a following bc_last_error() (sync or async) may run on another OS thread and
 // read another call's message, or none. Here the failing call and bc_last_error() run in
-// one synchronous stretch of JS on the worker's single OS thread.
+// one synchronous stretch of JS on the worker's single OS thread. (openAsync does use
+// `.async`, to spare the worker's start-up, and repeats a failed open here: index.js.)
 //
 // Ordering: every request for one store goes to that store's "home" worker, which runs
 // requests one at a time in arrival order, so async operations on one handle take effect
-// in the order they were called. Long maintenance (merge) goes to another worker.
+// in the order they were called (db.js answers a call inline only when none of the
+// store's is queued here). Long maintenance (merge) goes to another worker.
 
 const path = require('path');
 const os = require('os');
@@ -117,6 +121,7 @@ class Pool {
     this.slots = new Array(this.size).fill(null);
     this.nextHome = 0;
     this.nextId = 1;
+    this.requests = 0; // requests sent to workers so far (tests tell inline answers by it)
   }
 
   /** A home slot index for a new store handle (round-robin). */
@@ -153,6 +158,7 @@ class Pool {
 
   run(index, lib, op, args, transfer, quick = false) {
     const id = this.nextId++;
+    this.requests++;
     return this.slot(index).send({ id, lib, op, args, quick }, transfer);
   }
 

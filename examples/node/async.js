@@ -1,7 +1,8 @@
 'use strict';
 
 // The async API: node examples/node/async.js <data-dir>
-// Every *Async call runs on a worker thread, so the event loop keeps running meanwhile.
+// No *Async call blocks the event loop: those that may wait for the disk (fsync'ed writes,
+// large values, merges) run on a worker thread, the others are answered at once.
 
 const assert = require('assert');
 const bitcask = require('../../bindings/node');
@@ -15,7 +16,7 @@ async function main(dir) {
   await Promise.all(Array.from({ length: 100 }, (_, i) => db.putAsync('counter', String(i))));
   console.log('counter =', (await db.getAsync('counter')).toString());
 
-  // Large values: copied once to the worker, returned without an extra copy.
+  // Large values (over 64 KiB): copied once to the worker, returned without an extra copy.
   const photo = Buffer.alloc(4 * 1024 * 1024, 0x42);
   await db.putAsync('photo', photo, { ttlMs: 60 * 60 * 1000 });
   const back = await db.getAsync('photo');

@@ -131,9 +131,16 @@ pub struct Shard {
     pub files: FileMap,
 }
 
-/// A snapshot's copy of one entry: the key when the layout holds it (else the snapshot
-/// reads it from the record).
-pub type SnapshotEntry = (Option<Box<[u8]>>, Entry);
+/// A snapshot's copy of one entry's key: the key when the layout holds it, else the tag the
+/// key's hash must have (the snapshot reads the key from the record and checks it: a record
+/// that is not the one the entry was made for, such as one a damaged hint file pointed at,
+/// is reported, never listed under another key).
+pub enum SnapshotKey {
+    Key(Box<[u8]>),
+    Tag(u32),
+}
+
+pub type SnapshotEntry = (SnapshotKey, Entry);
 
 impl Shard {
     fn new(mode: KeydirMode, hasher: KeyHasher) -> Shard {
@@ -222,14 +229,24 @@ impl Shard {
     }
 
     /// What loading makes of a record of `key` with seq `seq`: it replaces the current
-    /// entry only if that one is older (its seq read from its record, CRC checked: an
-    /// unreadable one loses to any intact record). One lookup for both the check and the
-    /// change.
-    pub fn load(&mut self, key: &[u8], h: u64, entry: Entry, seq: u64) -> Loaded {
+    /// entry only if that one is older. `order(cur)` answers that from what the loader
+    /// knows without reading (`Some(true)`: the record is newer); when it cannot, the
+    /// current version's seq is read from its record, CRC checked (an unreadable one loses
+    /// to any intact record). One lookup for both the check and the change.
+    pub fn load(
+        &mut self,
+        key: &[u8],
+        h: u64,
+        entry: Entry,
+        seq: u64,
+        order: impl FnOnce(&Entry) -> Option<bool>,
+    ) -> Loaded {
         let files = &self.files;
         each!(layout &mut self.layout, t => match t.find_entry(key, h) {
             Some((p, cur)) => {
-                if seq_of(files, &cur, key).is_some_and(|s| s >= seq) {
+                let newer = order(&cur)
+                    .unwrap_or_else(|| seq_of(files, &cur, key).is_none_or(|s| s < seq));
+                if !newer {
                     return Loaded::Stale;
                 }
                 t.set_at(p, entry);
@@ -262,8 +279,8 @@ impl Shard {
     /// A copy of every entry, for a snapshot.
     pub fn copy_entries(&self, out: &mut Vec<SnapshotEntry>) {
         match &self.layout {
-            Layout::Keys(t) => out.extend(t.iter().map(|(k, e)| (Some(k.into()), e))),
-            Layout::Hashed(t) => out.extend(t.entries().map(|e| (None, e))),
+            Layout::Keys(t) => out.extend(t.iter().map(|(k, e)| (SnapshotKey::Key(k.into()), e))),
+            Layout::Hashed(t) => out.extend(t.entries().map(|(tag, e)| (SnapshotKey::Tag(tag), e))),
         }
     }
 
@@ -367,7 +384,7 @@ impl Default for Keydir {
 /// a cache miss per get; this costs a few nanoseconds for a 16-byte key, and random
 /// per-process seeds keep an outsider from choosing keys that pile into one probe chain.
 #[derive(Clone, Copy)]
-struct KeyHasher {
+pub struct KeyHasher {
     seeds: [u64; 2],
 }
 
@@ -379,6 +396,11 @@ impl KeyHasher {
         KeyHasher {
             seeds: [rs.hash_one(0x5eed_u64) | 1, rs.hash_one(0xbeef_u64) | 1],
         }
+    }
+
+    /// The tag a slot holds for `key`.
+    pub fn tag(&self, key: &[u8]) -> u32 {
+        table::tag_of(self.hash(key))
     }
 
     fn hash(&self, key: &[u8]) -> u64 {
@@ -426,6 +448,10 @@ impl Keydir {
 
     pub fn hash(&self, key: &[u8]) -> u64 {
         self.hasher.hash(key)
+    }
+
+    pub fn hasher(&self) -> KeyHasher {
+        self.hasher
     }
 
     /// The shard of a key whose hash is `h`.

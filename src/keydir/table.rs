@@ -63,6 +63,10 @@ impl<B: Bucket> Table<B> {
         self.len
     }
 
+    pub fn tag(&self, (b, s): Pos) -> u32 {
+        self.buckets[b].tag(s)
+    }
+
     pub fn slot(&self, (b, s): Pos) -> B::Slot {
         self.buckets[b].slot(s)
     }
@@ -209,6 +213,18 @@ impl<B: Bucket> Table<B> {
 
     pub fn memory_bytes(&self) -> usize {
         self.buckets.capacity() * std::mem::size_of::<B>() + self.overflow.capacity()
+    }
+
+    /// Buckets an unsuccessful lookup of `h` reads.
+    #[cfg(test)]
+    pub fn miss_len(&self, h: u64) -> usize {
+        let mut b = home(tag_of(h), self.buckets.len());
+        let mut n = 1;
+        while self.overflow(b) != 0 && n < self.buckets.len() {
+            b = self.next(b);
+            n += 1;
+        }
+        n
     }
 
     #[cfg(test)]

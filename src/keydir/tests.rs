@@ -289,3 +289,34 @@ fn hashed_tables_stay_under_16_bytes_per_key_as_they_grow() {
     }
     assert!(worst <= 16.0, "worst {worst:.2} B/key");
 }
+
+/// Prints how many buckets a lookup of an absent key reads at each load (a diagnostic for
+/// choosing the load policy: `cargo test --release --lib probe_lengths -- --ignored
+/// --nocapture`).
+#[test]
+#[ignore]
+fn probe_lengths() {
+    fn run<B: Bucket>(name: &str, slot: B::Slot) {
+        let max = B::MAX_LOAD.0 as f64 / B::MAX_LOAD.1 as f64;
+        for load in [0.75, 0.8, 0.85, 0.875, 0.9]
+            .into_iter()
+            .filter(|&l| l <= max)
+        {
+            let mut t: Table<B> = Table::default();
+            t.reserve(400_000);
+            let slots = t.bucket_count() * B::SLOTS;
+            let mut state = 7u64;
+            while (t.len() as f64) < load * slots as f64 {
+                t.insert_new(xorshift(&mut state), slot);
+            }
+            assert_eq!(t.bucket_count() * B::SLOTS, slots);
+            let miss: usize = (0..100_000).map(|_| t.miss_len(xorshift(&mut state))).sum();
+            println!(
+                "{name}: load {load}: buckets per miss {:.2}",
+                miss as f64 / 100_000.0
+            );
+        }
+    }
+    run::<KeyBucket>("keys", (1, 0, 0));
+    run::<HashedBucket>("hashed", (0, 0, 1));
+}

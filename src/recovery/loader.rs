@@ -1,7 +1,7 @@
 //! Folding one file's records into the keydir: from its hint file, or from a scan of the
 //! data file, pipelined and (for large files) on two threads.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::mpsc;
@@ -112,7 +112,7 @@ fn load_records<'a>(to: Target<'_>, parallel: bool, produce: impl FnOnce(Sink<'_
         key,
     };
     if !parallel {
-        let mut loader = Loader::new(keydir, 0..SHARDS, now_ms);
+        let mut loader = Loader::new(keydir, 0..SHARDS, now_ms, stats);
         produce(&mut |file_id, off, header, key| {
             loader.push(pending(file_id, off, header, key));
         });
@@ -124,7 +124,7 @@ fn load_records<'a>(to: Target<'_>, parallel: bool, produce: impl FnOnce(Sink<'_
     let (tx, rx) = mpsc::sync_channel::<Vec<Pending<'a>>>(8);
     let (local, seq, theirs) = std::thread::scope(|scope| {
         let worker = scope.spawn(move || {
-            let mut loader = Loader::new(keydir, half..SHARDS, now_ms);
+            let mut loader = Loader::new(keydir, half..SHARDS, now_ms, stats);
             for batch in rx {
                 for p in batch {
                     loader.push(p);
@@ -132,7 +132,7 @@ fn load_records<'a>(to: Target<'_>, parallel: bool, produce: impl FnOnce(Sink<'_
             }
             loader.finish()
         });
-        let mut loader = Loader::new(keydir, 0..half, now_ms);
+        let mut loader = Loader::new(keydir, 0..half, now_ms, stats);
         let mut batch = Vec::with_capacity(HANDOFF);
         produce(&mut |file_id, off, header, key| {
             let p = pending(file_id, off, header, key);
@@ -171,6 +171,8 @@ struct Loader<'k, 'a> {
     first: usize,
     shards: Vec<RwLockWriteGuard<'k, Shard>>,
     queue: VecDeque<Pending<'a>>,
+    /// Seq ranges (lowest, highest) of the files loaded before this one.
+    ranges: HashMap<u32, (u64, u64)>,
     stats: LocalStats,
     now_ms: u64,
     max_seq: u64,
@@ -189,8 +191,15 @@ const AHEAD: usize = 12;
 impl<'k, 'a> Loader<'k, 'a> {
     /// Takes the write locks of the shards in `range` for the duration (nothing else can see
     /// the keydir during open).
-    fn new(keydir: &'k Keydir, range: Range<usize>, now_ms: u64) -> Self {
+    fn new(keydir: &'k Keydir, range: Range<usize>, now_ms: u64, stats: &FileTable) -> Self {
+        let ranges = stats
+            .snapshot()
+            .into_iter()
+            .filter(|(_, f)| f.min_seq != 0)
+            .map(|(id, f)| (id, (f.min_seq, f.max_seq)))
+            .collect();
         Loader {
+            ranges,
             first: range.start,
             shards: keydir.shards()[range].iter().map(|s| s.write()).collect(),
             queue: VecDeque::with_capacity(AHEAD + 1),
@@ -236,7 +245,18 @@ impl<'k, 'a> Loader<'k, 'a> {
         } else {
             Entry::new(file_id, off as u32, h.value_len, h.expires_at != 0)
         };
-        match shard.load(key, hash, entry, h.seq) {
+        // Without reading the current version's record: a file appends in seq order, and a
+        // file loaded before this one has a known seq range (writers' files never overlap;
+        // a merge's output may, and is then read).
+        let ranges = &self.ranges;
+        let order = |cur: &Entry| {
+            if cur.file_id == file_id {
+                return Some(off as u32 > cur.offset);
+            }
+            let &(lo, hi) = ranges.get(&cur.file_id)?;
+            (hi < h.seq || lo > h.seq).then_some(hi < h.seq)
+        };
+        match shard.load(key, hash, entry, h.seq, order) {
             Loaded::Stale => {
                 stats.add_dead(file_id, rec_len);
                 return;

@@ -164,8 +164,9 @@ test('the checkout\'s build output is found from the package directory, and thro
 });
 
 test('koffi\'s own async calls would lose the thread-local message (why the binding uses workers)', async () => {
-  // Evidence for the design in pool.js: a koffi `.async` call runs on a koffi thread, so
-  // bc_last_error() read afterwards on the main thread does not see its message.
+  // Evidence for the design in pool.js: a koffi `.async` call runs on a libuv pool thread,
+  // so bc_last_error() read afterwards on the main thread does not see its message
+  // (openAsync, which uses `.async`, repeats a failed open on a worker: index.js).
   const koffi = require('koffi');
   const lib = koffi.load(REAL_LIBRARY);
   const lastError = lib.func('const char *bc_last_error(void)');
