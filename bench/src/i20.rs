@@ -31,6 +31,9 @@ pub const COLD_VALUE: usize = 1024;
 const RECORD_HEADER: u64 = 32;
 /// Key seed of every issue-20 key space (see `util::key_of`).
 const SEED: u64 = 0x1_5520;
+/// The cold group's second LMDB variant: `MDB_NORDAHEAD`, LMDB's own answer to readahead
+/// on data bigger than RAM (its default leaves the kernel's readahead on).
+const NORDAHEAD: &str = "nordahead";
 /// Peers' load: keys per write transaction (the load is not what these cases measure).
 const LOAD_BATCH: u64 = 10_000;
 
@@ -466,6 +469,7 @@ fn cold_load_child(p: &Params) {
         keydir: p.mode(),
         auto_merge: false,
         cache: p.0.get("cache").and_then(|c| c.parse().ok()),
+        ..Tune::default()
     };
     fresh_dir(&dir);
     let s = kind.open_with(&dir, false, &tune);
@@ -502,6 +506,11 @@ fn cold_get_child(p: &Params) {
         keydir: p.mode(),
         auto_merge: false,
         cache: p.0.get("cache").and_then(|c| c.parse().ok()),
+        ..Tune::default()
+    };
+    let tune = Tune {
+        no_readahead: p.0.get("variant").map(String::as_str) == Some(NORDAHEAD),
+        ..tune
     };
     let dev = block_device_of(&dir);
     let (s, d) = timed_open(kind, &dir, &tune);
@@ -972,8 +981,18 @@ pub fn run_cold(cfg: &Cfg, session: u64) -> Vec<Case> {
     // RocksDB's block cache is heap: in a cgroup it must leave the limit to the page cache
     // and the index (an eighth of it), as the other stores' index does.
     let cache = cc.limit.map(|l| (l / 8) as usize);
-    let mut stores: Vec<(Kind, Vec<KeydirMode>)> = vec![(Kind::Bitcask, cfg.modes.clone())];
-    stores.extend(cfg.peers.iter().map(|k| (*k, vec![KeydirMode::Default])));
+    // (keydir mode, variant label) of each get phase set on one loaded store.
+    let mut stores: Vec<(Kind, Vec<(KeydirMode, &str)>)> = vec![(
+        Kind::Bitcask,
+        cfg.modes.iter().map(|m| (*m, m.name())).collect(),
+    )];
+    stores.extend(cfg.peers.iter().map(|&k| {
+        let mut v = vec![(KeydirMode::Default, "")];
+        if k == Kind::Lmdb {
+            v.push((KeydirMode::Default, NORDAHEAD));
+        }
+        (k, v)
+    }));
     let mut cases = Vec::new();
     for (kind, modes) in stores {
         let dir = cfg.dir.join(format!("{}-cold", kind.name()));
@@ -1019,8 +1038,7 @@ pub fn run_cold(cfg: &Cfg, session: u64) -> Vec<Case> {
                 "mode",
                 modes
                     .first()
-                    .copied()
-                    .unwrap_or(KeydirMode::Default)
+                    .map_or(KeydirMode::Default, |m| m.0)
                     .name()
                     .into(),
             ),
@@ -1040,12 +1058,8 @@ pub fn run_cold(cfg: &Cfg, session: u64) -> Vec<Case> {
                 continue;
             }
         };
-        for mode in modes {
-            let mut c = new_case(if kind == Kind::Bitcask {
-                mode.name()
-            } else {
-                ""
-            });
+        for (mode, variant) in modes {
+            let mut c = new_case(variant);
             c.figs.extend(loaded.iter().cloned());
             for &threads in &cc.threads {
                 match device_rate(&dir, threads, cc.seconds) {
@@ -1078,6 +1092,9 @@ pub fn run_cold(cfg: &Cfg, session: u64) -> Vec<Case> {
                 };
                 let mut p = params.clone();
                 p[1].1 = mode.name().into();
+                if !variant.is_empty() {
+                    p.push(("variant", variant.to_string()));
+                }
                 p.push(("threads", threads.to_string()));
                 p.push(("seconds", cc.seconds.to_string()));
                 if let Some(cg) = &cg {

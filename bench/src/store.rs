@@ -81,7 +81,7 @@ impl Kind {
         std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
         match self {
             Kind::Bitcask => Box::new(Bitcask::open(dir, sync, tune)),
-            Kind::Lmdb => Box::new(Lmdb::open(dir, sync)),
+            Kind::Lmdb => Box::new(Lmdb::open(dir, sync, tune.no_readahead)),
             Kind::Fjall => Box::new(Fjall::open(
                 dir,
                 sync,
@@ -104,6 +104,8 @@ pub struct Tune {
     /// libbitcask's background merges (on by default). Off where a workload merges
     /// explicitly and must not find one running.
     pub auto_merge: bool,
+    /// LMDB: `MDB_NORDAHEAD` (off by default, as in LMDB).
+    pub no_readahead: bool,
 }
 
 impl Default for Tune {
@@ -112,6 +114,7 @@ impl Default for Tune {
             keydir: KeydirMode::Default,
             cache: None,
             auto_merge: true,
+            no_readahead: false,
         }
     }
 }
@@ -378,9 +381,15 @@ pub struct Lmdb {
 }
 
 impl Lmdb {
-    fn open(dir: &Path, sync: bool) -> Lmdb {
+    fn open(dir: &Path, sync: bool, no_readahead: bool) -> Lmdb {
         let mut o = heed::EnvOpenOptions::new();
         o.map_size(LMDB_MAP_SIZE).max_dbs(1);
+        if no_readahead {
+            // MDB_NORDAHEAD: LMDB advises MADV_RANDOM on its map (its documented setting
+            // for databases bigger than RAM).
+            // SAFETY: NO_READ_AHEAD only changes the kernel's readahead advice.
+            unsafe { o.flags(heed::EnvFlags::NO_READ_AHEAD) };
+        }
         if !sync {
             // Commits still write to the file (they survive kill -9), just no fsync.
             // SAFETY: NO_SYNC only weakens durability against power loss.
