@@ -8,13 +8,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/bits"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -52,6 +55,10 @@ type config struct {
 }
 
 func main() {
+	if name := os.Getenv(childEnv); name != "" {
+		childMain(name)
+		return
+	}
 	cfg, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gobench:", err)
@@ -65,10 +72,7 @@ func main() {
 			order = append(order[1:], order[0])
 		}
 		if cfg.groups["read"] {
-			for _, k := range order {
-				logf("[run %d/%d] %s: load %d keys, readrandom", run+1, cfg.runs, k.name, cfg.n)
-				runReads(cfg, k, run, res)
-			}
+			runReads(cfg, order, run, res)
 		}
 		if cfg.groups["sync"] {
 			runSync(cfg, order, run, res)
@@ -204,51 +208,197 @@ func freshDir(path string) {
 	must(os.MkdirAll(path, 0o755), "create "+path)
 }
 
-// runReads loads cfg.n keys into a fresh store (untimed as far as the reads
-// go; the load's own rate is reported for information), then does
-// readrandom with each goroutine count: every goroutine does cfg.n gets of
-// random present keys, and the figure is the total over the goroutines.
-func runReads(cfg config, k kind, run int, res *results) {
+// readSlices: each goroutine's cfg.n gets of a readrandom figure are split
+// into this many slices, and the stores take turns slice by slice, so that a
+// change in the machine's load (it is shared) falls on every store alike.
+const readSlices = 10
+
+// runReads runs readrandom with each goroutine count: every goroutine does
+// cfg.n gets of random present keys, and the figure is the total over the
+// goroutines. Each store lives in a child process of its own (its heap, and so
+// its garbage collector's work, apart from the others'), all loaded before the
+// first read; the parent has them read in turns, slice by slice.
+func runReads(cfg config, order []kind, run int, res *results) {
+	children := make([]*child, len(order))
+	for i, k := range order {
+		logf("[run %d/%d] %s: load %d keys", run+1, cfg.runs, k.name, cfg.n)
+		c, loadRate := startChild(cfg, k, run)
+		children[i] = c
+		res.add(run, "load", "load (no sync), 1 goroutine", k.name, loadRate, nil)
+	}
+	per := max(cfg.n/readSlices, 1)
+	for _, g := range cfg.threads {
+		logf("[run %d/%d] readrandom, %d goroutine%s", run+1, cfg.runs, g, plural(g))
+		spent := make([]time.Duration, len(order))
+		lats := make([][]time.Duration, len(order))
+		for slice := 0; slice < readSlices; slice++ {
+			for j := range order {
+				i := (j + slice) % len(order)
+				d, l := children[i].read(g, per, uint64(run)<<16|uint64(slice)<<8)
+				spent[i] += d
+				lats[i] = append(lats[i], l...)
+			}
+		}
+		id := fmt.Sprintf("readrandom_%dg", g)
+		for i, k := range order {
+			ops := float64(g * per * readSlices)
+			res.add(run, id, fmt.Sprintf("readrandom, %d goroutine%s", g, plural(g)), k.name, ops/spent[i].Seconds(), lats[i])
+		}
+	}
+	for _, c := range children {
+		c.close()
+	}
+}
+
+// childEnv names the store a child process serves; see childMain.
+const childEnv = "GOBENCH_CHILD"
+
+type child struct {
+	name string
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Scanner
+}
+
+type readReply struct {
+	Ns  int64   `json:"ns"`
+	Lat []int64 `json:"lat"`
+	Err string  `json:"err"`
+}
+
+// startChild starts this program as the child that loads and serves k; it
+// returns once the child has loaded, with its load rate.
+func startChild(cfg config, k kind, run int) (*child, float64) {
+	self, err := os.Executable()
+	must(err, "find this program")
 	dir := filepath.Join(cfg.dir, k.name+"-read")
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), childEnv+"="+k.name,
+		fmt.Sprintf("GOBENCH_DIR=%s", dir), fmt.Sprintf("GOBENCH_N=%d", cfg.n), fmt.Sprintf("GOBENCH_SEED=%d", run))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	must(err, "child stdin")
+	outPipe, err := cmd.StdoutPipe()
+	must(err, "child stdout")
+	must(cmd.Start(), "start child for "+k.name)
+	c := &child{name: k.name, cmd: cmd, in: in, out: bufio.NewScanner(outPipe)}
+	c.out.Buffer(make([]byte, 1<<20), 64<<20)
+	var ready struct {
+		LoadRate float64 `json:"load_rate"`
+		Err      string  `json:"err"`
+	}
+	c.reply(&ready)
+	if ready.Err != "" {
+		must(fmt.Errorf("%s", ready.Err), k.name)
+	}
+	return c, ready.LoadRate
+}
+
+func (c *child) reply(v any) {
+	if !c.out.Scan() {
+		must(fmt.Errorf("child exited: %v", c.out.Err()), c.name)
+	}
+	must(json.Unmarshal(c.out.Bytes(), v), c.name+": child's reply")
+}
+
+// read has the child run g goroutines of ops gets each.
+func (c *child) read(g, ops int, seed uint64) (time.Duration, []time.Duration) {
+	_, err := fmt.Fprintf(c.in, "read %d %d %d\n", g, ops, seed)
+	must(err, c.name+": write to child")
+	var r readReply
+	c.reply(&r)
+	if r.Err != "" {
+		must(fmt.Errorf("%s", r.Err), c.name)
+	}
+	lat := make([]time.Duration, len(r.Lat))
+	for i, ns := range r.Lat {
+		lat[i] = time.Duration(ns)
+	}
+	return time.Duration(r.Ns), lat
+}
+
+func (c *child) close() {
+	c.in.Close()
+	must(c.cmd.Wait(), c.name+": child")
+}
+
+// childMain serves one store for runReads: it loads GOBENCH_N keys into a
+// fresh store in GOBENCH_DIR, does the warm-up gets, answers one JSON line,
+// then runs each "read G OPS SEED" line from its standard input and answers
+// with the time and sampled latencies, until its input ends.
+func childMain(name string) {
+	out := bufio.NewWriter(os.Stdout)
+	answer := func(v any) {
+		b, err := json.Marshal(v)
+		must(err, "encode reply")
+		out.Write(append(b, '\n'))
+		out.Flush()
+	}
+	k, err := kindByName(name)
+	must(err, "child")
+	dir := os.Getenv("GOBENCH_DIR")
+	n, err := strconv.Atoi(os.Getenv("GOBENCH_N"))
+	must(err, "GOBENCH_N")
+	seed, err := strconv.ParseUint(os.Getenv("GOBENCH_SEED"), 10, 64)
+	must(err, "GOBENCH_SEED")
 	freshDir(dir)
 	defer os.RemoveAll(dir)
 	s, err := k.open(dir, false)
-	must(err, "open "+k.name)
+	must(err, "open "+name)
 	t0 := time.Now()
-	for i := 0; i < cfg.n; i++ {
+	for i := 0; i < n; i++ {
 		// Fresh slices for every put: rosedb's index keeps the caller's key
 		// slice, and a store may keep the value's.
 		kb, vb := make([]byte, keyLen), make([]byte, valueLen)
 		key(kb, seedPresent, uint64(i))
 		value(vb, kb)
-		must(s.put(kb, vb), k.name+" put")
+		must(s.put(kb, vb), name+" put")
 	}
-	res.add(run, "load", "load (no sync), 1 goroutine", k.name, float64(cfg.n)/time.Since(t0).Seconds(), nil)
-	readLoop(s, k.name, cfg.n, warmupGets, uint64(run)<<8)
-	for _, g := range cfg.threads {
-		var wg sync.WaitGroup
-		lats := make([][]time.Duration, g)
-		start := make(chan struct{})
-		for t := 0; t < g; t++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				lats[t] = readLoop(s, k.name, cfg.n, cfg.n, uint64(run)<<8|uint64(t+1))
-			}()
+	loadRate := float64(n) / time.Since(t0).Seconds()
+	readLoop(s, name, n, warmupGets, seed<<8)
+	answer(map[string]float64{"load_rate": loadRate})
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var g, ops int
+		var rseed uint64
+		if _, err := fmt.Sscanf(in.Text(), "read %d %d %d", &g, &ops, &rseed); err != nil {
+			answer(readReply{Err: fmt.Sprintf("bad command %q", in.Text())})
+			continue
 		}
-		t0 := time.Now()
-		close(start)
-		wg.Wait()
-		d := time.Since(t0)
-		var all []time.Duration
-		for _, l := range lats {
-			all = append(all, l...)
+		d, lat := readParallel(s, name, n, ops, g, rseed)
+		r := readReply{Ns: d.Nanoseconds(), Lat: make([]int64, len(lat))}
+		for i, l := range lat {
+			r.Lat[i] = l.Nanoseconds()
 		}
-		id := fmt.Sprintf("readrandom_%dg", g)
-		res.add(run, id, fmt.Sprintf("readrandom, %d goroutine%s", g, plural(g)), k.name, float64(g*cfg.n)/d.Seconds(), all)
+		answer(r)
 	}
-	must(s.close(), "close "+k.name)
+	must(s.close(), "close "+name)
+}
+
+// readParallel runs g goroutines doing ops gets each on s; it returns the
+// wall time from their common start to the last one's end, and the sampled
+// latencies.
+func readParallel(s store, name string, n, ops, g int, seed uint64) (time.Duration, []time.Duration) {
+	var wg sync.WaitGroup
+	lats := make([][]time.Duration, g)
+	start := make(chan struct{})
+	for t := 0; t < g; t++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			lats[t] = readLoop(s, name, n, ops, seed|uint64(t+1))
+		}()
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	d := time.Since(t0)
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	return d, all
 }
 
 func plural(n int) string {
@@ -511,7 +661,11 @@ func (r *results) report(cfg config) {
 			for _, x := range rv {
 				per = append(per, fmtRate(x.v))
 			}
-			p50, p99 := latStats(r.lats[id][name])
+			lat := "- | -"
+			if runs := r.lats[id][name]; len(runs) > 0 {
+				p50, p99 := latStats(runs)
+				lat = fmt.Sprintf("%.2f | %.2f", p50, p99)
+			}
 			vs, floor := "-", "-"
 			if name == "libbitcask" {
 				if ratio, best := r.vsBestPeer(id); ratio > 0 {
@@ -525,8 +679,8 @@ func (r *results) report(cfg config) {
 			if i == 0 {
 				shown = title
 			}
-			fmt.Printf("| %s | %s | %s | %s | %.2f | %.2f | %s | %s |\n",
-				shown, name, fmtRate(median(values(rv))), strings.Join(per, ", "), p50, p99, vs, floor)
+			fmt.Printf("| %s | %s | %s | %s | %s | %s | %s |\n",
+				shown, name, fmtRate(median(values(rv))), strings.Join(per, ", "), lat, vs, floor)
 		}
 	}
 	fmt.Println()
