@@ -34,8 +34,8 @@ step "the benchmark program: lint, unit tests, a --quick run of every workload (
 step "make install into a temporary prefix; C and Go built against the installed copy"
 bash tests/install.sh
 
-step "Go binding and HTTP example"
-for mod in bindings/go examples/go; do
+step "Go binding, HTTP example, and the Go benchmark against pure-Go stores (a tiny run, no time asserted)"
+for mod in bindings/go examples/go bench/go; do
   (cd "$mod" && test -z "$(gofmt -l .)" && go vet ./... && go test -race -count=1 ./...)
 done
 

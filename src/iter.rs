@@ -34,6 +34,12 @@ impl Snapshot {
             g.copy_entries(&mut entries);
         }
         let files = guards.first().map(|g| g.files.clone()).unwrap_or_default();
+        drop(guards);
+        if let Some((SnapshotKey::Tag(_), _)) = entries.first() {
+            // Each key is read from its record: in file order the reads are sequential
+            // (one pass over each file) instead of one random read per key.
+            entries.sort_unstable_by_key(|(_, e)| (e.file_id, e.offset));
+        }
         Snapshot {
             entries,
             files,

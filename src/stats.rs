@@ -51,7 +51,7 @@ impl Stats {
     }
 
     /// The stats as a JSON object, what `bc_stats_json` returns: `live_keys`, `data_files`,
-    /// `total_bytes`, `dead_bytes`, `keydir_bytes`, the recovery counters
+    /// `total_bytes`, `dead_bytes`, `keydir_bytes`, `keydir` (`"keys"` or `"hashed"`), the recovery counters
     /// (`damaged_ranges`, `damaged_bytes`, `dropped_batch_records`, `truncated_bytes`,
     /// `hint_fallbacks`), `merges_completed`, `needs_merge`, then `files`: an array of
     /// `{"file_id", "total_bytes", "dead_bytes", "fragmentation"}` (fragmentation to four

@@ -566,16 +566,21 @@ pub fn stats(dir: &Path, p: &Parsed) -> CliResult {
         writeln!(out, "{}", s.to_json_with_dir(dir))?;
         return Ok(());
     }
+    let mode = s.keydir.name();
     let keydir = if s.live_keys >= PER_KEY_MIN_KEYS {
         format!(
-            "{} ({}, {} bytes per key on average)",
+            "{} ({}, {} bytes per key on average; {mode} keydir)",
             s.keydir_bytes,
             bytes_human(s.keydir_bytes),
             s.keydir_bytes / s.live_keys
         )
     } else if s.keydir_bytes > 0 {
+        let per_key = match s.keydir {
+            bitcask::KeydirMode::Keys => "about 27 bytes + its length",
+            bitcask::KeydirMode::Hashed => "under 16 bytes",
+        };
         format!(
-            "{} ({}; mostly fixed initial tables: each key adds about 27 bytes + its length)",
+            "{} ({}; mostly fixed initial tables: each key adds {per_key}; {mode} keydir)",
             s.keydir_bytes,
             bytes_human(s.keydir_bytes)
         )

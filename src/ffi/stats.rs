@@ -124,7 +124,8 @@ pub unsafe extern "C" fn bc_get_file_stats(
 }
 
 /// The same counters as `bc_get_stats` and `bc_get_file_stats` (plus each file's
-/// fragmentation) as one JSON object, for bindings and tools. On `BC_OK`, `*json_out`
+/// fragmentation, and `"keydir": "keys"` or `"hashed"`, the handle's keydir mode) as one
+/// JSON object, for bindings and tools. On `BC_OK`, `*json_out`
 /// receives a NUL-terminated UTF-8 string to free with `bc_free`.
 /// Returns `BC_OK` or `BC_INVALID_ARGUMENT`.
 #[no_mangle]

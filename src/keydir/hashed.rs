@@ -304,6 +304,10 @@ impl HashedTable {
         self.table.reserve(n);
     }
 
+    pub fn fit(&mut self) {
+        self.table.fit();
+    }
+
     pub fn prefetch(&self, h: u64) {
         self.table.prefetch(h);
     }

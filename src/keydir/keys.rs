@@ -263,6 +263,10 @@ impl KeyTable {
         self.table.reserve(n);
     }
 
+    pub fn fit(&mut self) {
+        self.table.fit();
+    }
+
     pub fn prefetch(&self, h: u64) {
         self.table.prefetch(h);
     }

@@ -301,9 +301,13 @@ impl Shard {
         }
     }
 
-    /// Removes the delete placeholders left by loading.
-    fn purge_dead(&mut self) {
-        each!(mut self, t => t.purge_dead())
+    /// Removes the delete placeholders left by loading and gives back the room reserved
+    /// for records that turned out to be older versions.
+    fn finish_load(&mut self) {
+        each!(mut self, t => {
+            t.purge_dead();
+            t.fit();
+        })
     }
 
     pub fn reserve(&mut self, n: usize) {
@@ -516,10 +520,10 @@ impl Keydir {
         }
     }
 
-    /// Drops the delete placeholders left by loading.
-    pub fn purge_dead(&self) {
+    /// Drops the delete placeholders left by loading and sizes each shard to its keys.
+    pub fn finish_load(&self) {
         for shard in self.shards.iter() {
-            shard.write().purge_dead();
+            shard.write().finish_load();
         }
     }
 }

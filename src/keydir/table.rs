@@ -160,6 +160,21 @@ impl<B: Bucket> Table<B> {
         self.rehash(grown.max(needed).max(2));
     }
 
+    /// Shrinks a table left emptier than growth would leave it (opening reserves room for
+    /// every record of each hint file, duplicates included) to the middle of its load range.
+    pub fn fit(&mut self) {
+        let (num, den) = (B::MAX_LOAD.0 as f64, B::MAX_LOAD.1 as f64);
+        let max = num / den;
+        let min = max / (1.0 + 1.0 / B::GROW_DIV as f64);
+        let slots = (self.buckets.len() * B::SLOTS) as f64;
+        if self.buckets.len() <= 2 || self.len as f64 >= min * slots {
+            return;
+        }
+        let target = (min + max) / 2.0;
+        let n = ((self.len as f64 / target) / B::SLOTS as f64).ceil() as usize;
+        self.rehash(n.max(2));
+    }
+
     fn rehash(&mut self, n: usize) {
         let old = std::mem::replace(&mut self.buckets, vec![B::default(); n]);
         self.overflow = if B::INLINE_OVERFLOW {

@@ -250,7 +250,7 @@ fn dead_placeholders_keep_their_seq() {
         let found = fx.shard.get(b"k").unwrap();
         assert!(found.is_dead(), "{mode:?}");
         assert_eq!(fx.shard.seq_of(&found, b"k"), Some(h.seq));
-        fx.shard.purge_dead();
+        fx.shard.finish_load();
         assert_eq!(fx.shard.len(), 0);
     }
 }
@@ -319,4 +319,26 @@ fn probe_lengths() {
     }
     run::<KeyBucket>("keys", (1, 0, 0));
     run::<HashedBucket>("hashed", (0, 0, 1));
+}
+
+/// A table reserved for twice its keys (a reopen of a store written twice) is shrunk into
+/// its layout's load range when loading ends.
+#[test]
+fn loading_gives_back_room_reserved_for_duplicates() {
+    for mode in MODES {
+        let mut fx = Fixture::new(mode);
+        fx.shard.reserve(40_000);
+        for i in 0..20_000u32 {
+            let k = format!("k{i}").into_bytes();
+            let e = fx.record(&k, 1, false);
+            fx.shard.insert(&k, e);
+        }
+        let before = fx.shard.memory_bytes();
+        fx.shard.finish_load();
+        let after = fx.shard.memory_bytes();
+        assert!(after * 10 < before * 7, "{mode:?}: {before} -> {after}");
+        for i in (0..20_000u32).step_by(97) {
+            assert!(fx.shard.get(format!("k{i}").as_bytes()).is_some());
+        }
+    }
 }

@@ -326,7 +326,7 @@ impl Loading<'_> {
 
     /// Step 4: drops the delete placeholders and sets the seq counter.
     fn finish(mut self) -> Result<Recovered> {
-        self.to.keydir.purge_dead();
+        self.to.keydir.finish_load();
         // Seqs come from a 64-bit counter; a stamp near its end can only be damage or a
         // forgery, and new writes could not be ordered after it.
         if self.max_seq >= u64::MAX - (1 << 32) {
