@@ -1476,31 +1476,32 @@ pub fn cold_table(cases: &[Case], threads: &[u64]) -> String {
     for ((store, mode, _, _), m) in medians(cases, "cold") {
         for t in threads {
             let g = |k: &str| format!("{k}_{t}t");
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {t} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                m.get("data_bytes").map_or("-".into(), |b| format!(
-                    "{:.1} GiB",
-                    b / (1u64 << 30) as f64
-                )),
-                m.get("cgroup_limit").map_or("none".into(), |b| format!(
-                    "{:.1} GiB",
-                    b / (1u64 << 30) as f64
-                )),
-                if mode.is_empty() {
-                    store.clone()
-                } else {
-                    format!("{store} {mode}")
-                },
-                f(&m, &g("get_ops"), 1.0, 0),
-                f(&m, &g("get_p50_ns"), 1e3, 1),
-                f(&m, &g("get_p99_ns"), 1e3, 1),
-                f(&m, &g("dev_ops"), 1.0, 0),
-                f(&m, &g("vs_device"), 1.0, 2),
-                f(&m, &g("read_bytes_per_get"), 1024.0, 1),
-                f(&m, &g("dev_reads_per_get"), 1.0, 2),
-                f(&m, &g("open_ms"), 1.0, 0),
-            );
+            let _ =
+                writeln!(
+                    s,
+                    "| {} | {} | {} | {t} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    m.get("data_bytes").map_or("-".into(), |b| format!(
+                        "{:.1} GiB",
+                        b / (1u64 << 30) as f64
+                    )),
+                    m.get("cgroup_limit").filter(|b| b.is_finite()).map_or(
+                        "none".into(),
+                        |b| format!("{:.1} GiB", b / (1u64 << 30) as f64)
+                    ),
+                    if mode.is_empty() {
+                        store.clone()
+                    } else {
+                        format!("{store} {mode}")
+                    },
+                    f(&m, &g("get_ops"), 1.0, 0),
+                    f(&m, &g("get_p50_ns"), 1e3, 1),
+                    f(&m, &g("get_p99_ns"), 1e3, 1),
+                    f(&m, &g("dev_ops"), 1.0, 0),
+                    f(&m, &g("vs_device"), 1.0, 2),
+                    f(&m, &g("read_bytes_per_get"), 1024.0, 1),
+                    f(&m, &g("dev_reads_per_get"), 1.0, 2),
+                    f(&m, &g("open_ms"), 1.0, 0),
+                );
         }
     }
     s
