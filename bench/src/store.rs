@@ -676,7 +676,7 @@ mod rocks {
                     "rocksdb.compaction-pending",
                 ]
                 .iter()
-                .any(|p| self.db.property_int_value(p).ok().flatten().unwrap_or(0) > 0);
+                .any(|p| self.db.property_int_value(*p).ok().flatten().unwrap_or(0) > 0);
                 if !busy {
                     break;
                 }
