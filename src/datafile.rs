@@ -123,6 +123,29 @@ impl DataFile {
         }
     }
 
+    /// The plausible header at `offset` and the key after it (the CRC, which covers the
+    /// value too, is not checked: for listings of keys, which check the key otherwise).
+    pub fn header_and_key(&self, offset: u64) -> Result<(Header, Vec<u8>)> {
+        let header = self.header_at(offset)?;
+        let mut key = Vec::new();
+        let at = offset + HEADER_LEN as u64;
+        self.file
+            .read_with(at, header.key_len as usize, &mut |b| {
+                key.extend_from_slice(b)
+            })
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    Error::corruption(format!(
+                        "record at offset {offset} of {} runs past the end of the file",
+                        self.name
+                    ))
+                } else {
+                    Error::io(format!("reading {} at offset {at}", self.name), e)
+                }
+            })?;
+        Ok((header, key))
+    }
+
     /// The header of the record at `offset` if that record names `key` (a plausible header
     /// and the same key bytes; the CRC is checked by the read that follows). Lets a lookup
     /// confirm a hash-tag match with the record it reads next anyway.
