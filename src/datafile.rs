@@ -76,18 +76,7 @@ impl DataFile {
                 }
                 _ => {}
             })
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    // The length came from a record header (the read path takes it from the
-                    // record itself): one that runs past the end of the file is damage.
-                    Error::corruption(format!(
-                        "record at offset {offset} of {} runs past the end of the file",
-                        self.name
-                    ))
-                } else {
-                    Error::io(format!("reading {} at offset {offset}", self.name), e)
-                }
-            })?;
+            .map_err(|e| self.record_read_error(offset, e))?;
         match out {
             Some(r) if intact => Ok(r),
             _ => Err(Error::corruption(format!(
@@ -133,17 +122,22 @@ impl DataFile {
             .read_with(at, header.key_len as usize, &mut |b| {
                 key.extend_from_slice(b)
             })
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    Error::corruption(format!(
-                        "record at offset {offset} of {} runs past the end of the file",
-                        self.name
-                    ))
-                } else {
-                    Error::io(format!("reading {} at offset {at}", self.name), e)
-                }
-            })?;
+            .map_err(|e| self.record_read_error(offset, e))?;
         Ok((header, key))
+    }
+
+    /// A failed read of the record at `offset`. Its length came from a record header (the
+    /// read path takes it from the record itself): one that runs past the end of the file
+    /// is damage, anything else an I/O error.
+    fn record_read_error(&self, offset: u64, e: std::io::Error) -> Error {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            Error::corruption(format!(
+                "record at offset {offset} of {} runs past the end of the file",
+                self.name
+            ))
+        } else {
+            Error::io(format!("reading {} at offset {offset}", self.name), e)
+        }
     }
 
     /// The header of the record at `offset` if that record names `key` (a plausible header
