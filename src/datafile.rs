@@ -76,18 +76,7 @@ impl DataFile {
                 }
                 _ => {}
             })
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    // The length came from a record header (the read path takes it from the
-                    // record itself): one that runs past the end of the file is damage.
-                    Error::corruption(format!(
-                        "record at offset {offset} of {} runs past the end of the file",
-                        self.name
-                    ))
-                } else {
-                    Error::io(format!("reading {} at offset {offset}", self.name), e)
-                }
-            })?;
+            .map_err(|e| self.record_read_error(offset, e))?;
         match out {
             Some(r) if intact => Ok(r),
             _ => Err(Error::corruption(format!(
@@ -120,6 +109,34 @@ impl DataFile {
                 "record at offset {offset} of {} fails its checksum",
                 self.name
             ))),
+        }
+    }
+
+    /// The plausible header at `offset` and the key after it (the CRC, which covers the
+    /// value too, is not checked: for listings of keys, which check the key otherwise).
+    pub fn header_and_key(&self, offset: u64) -> Result<(Header, Vec<u8>)> {
+        let header = self.header_at(offset)?;
+        let mut key = Vec::new();
+        let at = offset + HEADER_LEN as u64;
+        self.file
+            .read_with(at, header.key_len as usize, &mut |b| {
+                key.extend_from_slice(b)
+            })
+            .map_err(|e| self.record_read_error(offset, e))?;
+        Ok((header, key))
+    }
+
+    /// A failed read of the record at `offset`. Its length came from a record header (the
+    /// read path takes it from the record itself): one that runs past the end of the file
+    /// is damage, anything else an I/O error.
+    fn record_read_error(&self, offset: u64, e: std::io::Error) -> Error {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            Error::corruption(format!(
+                "record at offset {offset} of {} runs past the end of the file",
+                self.name
+            ))
+        } else {
+            Error::io(format!("reading {} at offset {offset}", self.name), e)
         }
     }
 

@@ -89,6 +89,21 @@ impl Snapshot {
                 )));
             };
             let now = now_ms();
+            if let (SnapshotKey::Tag(tag), false) = (key, with_value) {
+                // Keys only: the header and key, not the value (a key listing neither reads
+                // nor checks values, in either keydir); the key is checked against the
+                // slot's tag instead of the record's CRC, which covers the value too.
+                let (header, rec_key) = file.header_and_key(e.offset as u64)?;
+                if self.hasher.tag(&rec_key) != *tag {
+                    return Err(foreign_record(e.offset, file.name()));
+                }
+                if header.expired(now) {
+                    continue;
+                }
+                self.expiry = header.expires_at;
+                self.key = rec_key;
+                return Ok(Some((&self.key, None)));
+            }
             let (value, own_key, hasher) = (&mut self.value, &mut self.key, self.hasher);
             let mut expiry = 0;
             let mut foreign = false;
@@ -119,11 +134,7 @@ impl Snapshot {
                 SnapshotKey::Tag(_) => file.read_any_record(e.offset as u64, &mut visit)?,
             };
             if foreign {
-                return Err(crate::error::Error::corruption(format!(
-                    "record at offset {} of {} is not the key the keydir has there",
-                    e.offset,
-                    file.name()
-                )));
+                return Err(foreign_record(e.offset, file.name()));
             }
             if live {
                 self.expiry = expiry;
@@ -135,4 +146,12 @@ impl Snapshot {
             }
         }
     }
+}
+
+/// A record whose key is not the one the keydir's slot was made for (a damaged hint file
+/// can point a key at another key's record).
+fn foreign_record(offset: u32, file: &str) -> crate::error::Error {
+    crate::error::Error::corruption(format!(
+        "record at offset {offset} of {file} is not the key the keydir has there"
+    ))
 }

@@ -114,6 +114,10 @@ fn encode(e: &Entry) -> u16 {
     class
 }
 
+/// The file id of an entry whose file slot is empty: `DEAD_FILE`, which is never a data
+/// file's id (ids stop at `layout::MAX_FILE_ID`, one below it).
+const NO_FILE: u32 = super::DEAD_FILE;
+
 /// How many data files one shard can point into at once. Each open data file also holds a
 /// descriptor and a mapping, so the process's file limit is met long before this.
 const MAX_FILES: usize = 1 << 16;
@@ -171,7 +175,10 @@ impl HashedTable {
     /// `encode_len`), so callers needing the exact record read its header.
     fn entry_at(&self, p: Pos) -> Entry {
         let (offset, file, class) = self.table.slot(p);
-        let file_id = self.file(file).map_or(super::DEAD_FILE - 1, |f| f.id());
+        // A slot whose file was removed (only a damaged record's entry can outlive its file,
+        // and merge drops those) names an id no file has: a read of it reports the file as
+        // not open instead of reading another file.
+        let file_id = self.file(file).map_or(NO_FILE, |f| f.id());
         let mut len_flags = decode_len(class);
         if class & CLASS_EXPIRY != 0 {
             len_flags |= HAS_EXPIRY;

@@ -176,7 +176,11 @@ impl<B: Bucket> Table<B> {
     }
 
     fn rehash(&mut self, n: usize) {
-        let old = std::mem::replace(&mut self.buckets, vec![B::default(); n]);
+        let mut buckets = Vec::with_capacity(n);
+        // Advised while untouched: the writes below fault it in as huge pages.
+        crate::storage::advise_huge_pages(buckets.spare_capacity_mut());
+        buckets.resize(n, B::default());
+        let old = std::mem::replace(&mut self.buckets, buckets);
         self.overflow = if B::INLINE_OVERFLOW {
             Vec::new()
         } else {
