@@ -38,7 +38,7 @@ impl Db {
     ) -> Result<Option<R>> {
         check_key(key)?;
         let shard = self.inner.keydir.shard(key).read();
-        let Some(e) = shard.get(key).filter(|e| !e.is_dead()) else {
+        let Some(e) = shard.get(key)?.filter(|e| !e.is_dead()) else {
             return Ok(None);
         };
         let Some(file) = shard.files.get(&e.file_id) else {
@@ -73,7 +73,7 @@ impl Db {
 
     fn version_unchecked(&self, key: &[u8]) -> Result<u64> {
         let shard = self.inner.keydir.shard(key).read();
-        let Some(e) = shard.get(key).filter(|e| !e.is_dead()) else {
+        let Some(e) = shard.get(key)?.filter(|e| !e.is_dead()) else {
             return Ok(VERSION_ABSENT);
         };
         let Some(file) = shard.files.get(&e.file_id) else {

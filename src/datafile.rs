@@ -112,6 +112,27 @@ impl DataFile {
         }
     }
 
+    /// `keyed_header`, telling a record that cannot be read (an error) from one that names
+    /// another key (`Ok(None)`).
+    pub fn keyed_header_checked(&self, offset: u32, key: &[u8]) -> Result<Option<Header>> {
+        let mut header = None;
+        let read = self
+            .file
+            .read_with(offset as u64, HEADER_LEN + key.len(), &mut |b| {
+                header = Header::decode(b)
+                    .filter(|h| h.key_len as usize == key.len() && &b[HEADER_LEN..] == key);
+            });
+        match read {
+            Ok(()) => Ok(header),
+            // A shorter record near the end of the file is another key's.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(Error::io(
+                format!("reading {} at offset {offset}", self.name),
+                e,
+            )),
+        }
+    }
+
     /// The plausible header at `offset` and the key after it (the CRC, which covers the
     /// value too, is not checked: for listings of keys, which check the key otherwise).
     pub fn header_and_key(&self, offset: u64) -> Result<(Header, Vec<u8>)> {

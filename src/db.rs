@@ -306,7 +306,7 @@ impl Db {
         check_key(key)?;
         let (e, file) = {
             let shard = self.inner.keydir.shard(key).read();
-            let Some(e) = shard.get(key) else {
+            let Some(e) = shard.get(key)? else {
                 return Ok(None);
             };
             match shard.files.get(&e.file_id) {
@@ -365,7 +365,7 @@ impl Db {
         check_key(key)?;
         let writer = self.writer()?;
         let mut w = writer.lock();
-        if !self.inner.keydir.shard(key).read().contains_key(key) {
+        if !self.inner.keydir.shard(key).read().contains_key(key)? {
             return Ok(());
         }
         let op = Op {

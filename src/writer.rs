@@ -210,14 +210,19 @@ impl Writer {
         let mut dead = std::mem::take(&mut self.scratch_dead);
         dead.clear();
         let first_seq = self.next_seq;
+        // The hashed keydir reads the old record to find a key's entry; if that read fails,
+        // the op's entry is left as it was and the append reports the error (the record is
+        // written: like any write that failed, it may or may not be there after a reopen).
+        let mut failed = None;
         if let [op] = ops {
-            publish(
+            failed = publish(
                 &mut keydir.shard(op.key).write(),
                 file_id,
                 base,
                 op,
                 &mut dead,
-            );
+            )
+            .err();
         } else {
             // Every shard the batch touches is locked at once, so readers see all or none.
             let mut shard_ids: Vec<usize> =
@@ -230,7 +235,9 @@ impl Writer {
             for op in ops {
                 let i = keydir.shard_index(op.key);
                 let shard = &mut guards.iter_mut().find(|(j, _)| *j == i).expect("locked").1;
-                publish(shard, file_id, off, op, &mut dead);
+                if let Err(e) = publish(shard, file_id, off, op, &mut dead) {
+                    failed.get_or_insert(e);
+                }
                 off += op.record_len();
             }
         }
@@ -239,6 +246,9 @@ impl Writer {
         self.scratch_dead = dead;
         self.write_off += total;
         self.appended += total;
+        if let Some(e) = failed {
+            return Err(e);
+        }
         Ok(self.appended)
     }
 
@@ -303,10 +313,16 @@ impl Writer {
 
 /// Points `op`'s key at its new record at `off` (or drops it for a delete), noting the bytes
 /// that became dead.
-fn publish(shard: &mut Shard, file_id: u32, off: u64, op: &Op<'_>, dead: &mut Vec<(u32, u64)>) {
+fn publish(
+    shard: &mut Shard,
+    file_id: u32,
+    off: u64,
+    op: &Op<'_>,
+    dead: &mut Vec<(u32, u64)>,
+) -> Result<()> {
     let old = if op.tombstone {
         dead.push((file_id, op.record_len()));
-        shard.remove(op.key)
+        shard.remove(op.key)?
     } else {
         let entry = Entry::new(
             file_id,
@@ -314,11 +330,12 @@ fn publish(shard: &mut Shard, file_id: u32, off: u64, op: &Op<'_>, dead: &mut Ve
             op.value.len() as u32,
             op.expires_at != 0,
         );
-        shard.insert(op.key, entry)
+        shard.insert(op.key, entry)?
     };
     if let Some(old) = old {
         dead.push((old.file_id, old.record_len(op.key.len())));
     }
+    Ok(())
 }
 
 impl SyncPlan {
@@ -467,7 +484,7 @@ mod tests {
                 tombstone: false,
             };
             self.w.append(&self.keydir, &self.files, &[op]).unwrap();
-            let e = self.keydir.shard(key).read().get(key).unwrap();
+            let e = self.keydir.shard(key).read().get(key).unwrap().unwrap();
             let last = self.disk.writes.lock().last().cloned().unwrap();
             assert_eq!(
                 last,

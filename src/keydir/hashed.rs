@@ -203,19 +203,31 @@ impl HashedTable {
 
     /// The slot holding `key` and its record's header: each slot with the key's tag is
     /// confirmed by reading its record's header and key from the file.
-    fn find(&self, key: &[u8], h: u64) -> Option<(Pos, Header)> {
+    /// A record that cannot be read fails the lookup: taking it for another key's would let
+    /// a write add a second entry for the key, or a delete leave its entry in place.
+    fn find(&self, key: &[u8], h: u64) -> Result<Option<(Pos, Header)>> {
         let mut header = None;
+        let mut failed = None;
         let p = self.table.probe(h, |p| {
             let (offset, file, _) = self.table.slot(p);
-            header = self.file(file).and_then(|f| f.keyed_header(offset, key));
-            header.is_some()
-        })?;
-        Some((p, header?))
+            let Some(f) = self.file(file) else {
+                return false;
+            };
+            match f.keyed_header_checked(offset, key) {
+                Ok(found) => header = found,
+                Err(e) => failed = Some(e),
+            }
+            header.is_some() || failed.is_some()
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        Ok(p.zip(header))
     }
 
     /// `key`'s slot and entry (exact, from the record's header).
-    pub fn find_entry(&self, key: &[u8], h: u64) -> Option<(Pos, Entry)> {
-        self.find(key, h).map(|(p, hd)| (p, self.exact(p, &hd)))
+    pub fn find_entry(&self, key: &[u8], h: u64) -> Result<Option<(Pos, Entry)>> {
+        Ok(self.find(key, h)?.map(|(p, hd)| (p, self.exact(p, &hd))))
     }
 
     /// See `Shard::locate`. When no record confirms the key but one the key's tag points at

@@ -157,8 +157,8 @@ impl KeyTable {
     }
 
     /// `key`'s slot and entry.
-    pub fn find_entry(&self, key: &[u8], h: u64) -> Option<(Pos, Entry)> {
-        self.find(key, h).map(|p| (p, self.entry_at(p)))
+    pub fn find_entry(&self, key: &[u8], h: u64) -> crate::error::Result<Option<(Pos, Entry)>> {
+        Ok(self.find(key, h).map(|p| (p, self.entry_at(p))))
     }
 
     /// The position of the key hashed to `h` if it points at `at` (file, offset). A

@@ -180,18 +180,19 @@ impl Shard {
         }
     }
 
-    /// `key`'s entry, with its exact value length and expiry flag.
-    pub fn get(&self, key: &[u8]) -> Option<Entry> {
+    /// `key`'s entry, with its exact value length and expiry flag. Fails only in the hashed
+    /// layout, when a record the key's tag points at cannot be read.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Entry>> {
         self.get_hashed(key, self.hash(key))
     }
 
     /// `get` with the key's hash already computed by `Keydir::hash`.
-    pub fn get_hashed(&self, key: &[u8], h: u64) -> Option<Entry> {
-        each!(self, t => t.find_entry(key, h).map(|(_, e)| e))
+    pub fn get_hashed(&self, key: &[u8], h: u64) -> Result<Option<Entry>> {
+        Ok(each!(self, t => t.find_entry(key, h)?.map(|(_, e)| e)))
     }
 
-    pub fn contains_key(&self, key: &[u8]) -> bool {
-        self.get(key).is_some()
+    pub fn contains_key(&self, key: &[u8]) -> Result<bool> {
+        Ok(self.get(key)?.is_some())
     }
 
     /// Whether the key hashed to `h` currently points at `at` (file, offset). A location
@@ -209,14 +210,15 @@ impl Shard {
         }
     }
 
-    /// Inserts or replaces `key`'s entry, returning the old one (exact).
-    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
+    /// Inserts or replaces `key`'s entry, returning the old one (exact). On an error (see
+    /// `get`) nothing changed.
+    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Result<Option<Entry>> {
         self.insert_hashed(key, self.hash(key), entry)
     }
 
     /// `insert` with the key's hash already computed by `Keydir::hash`.
-    pub fn insert_hashed(&mut self, key: &[u8], h: u64, entry: Entry) -> Option<Entry> {
-        each!(mut self, t => match t.find_entry(key, h) {
+    pub fn insert_hashed(&mut self, key: &[u8], h: u64, entry: Entry) -> Result<Option<Entry>> {
+        Ok(each!(mut self, t => match t.find_entry(key, h)? {
             Some((p, old)) => {
                 t.set_at(p, entry);
                 Some(old)
@@ -225,7 +227,7 @@ impl Shard {
                 t.insert_new(key, h, entry);
                 None
             }
-        })
+        }))
     }
 
     /// What loading makes of a record of `key` with seq `seq`: it replaces the current
@@ -240,35 +242,37 @@ impl Shard {
         entry: Entry,
         seq: u64,
         order: impl FnOnce(&Entry) -> Option<bool>,
-    ) -> Loaded {
+    ) -> Result<Loaded> {
         let files = &self.files;
-        each!(layout &mut self.layout, t => match t.find_entry(key, h) {
-            Some((p, cur)) => {
-                let newer = order(&cur)
-                    .unwrap_or_else(|| seq_of(files, &cur, key).is_none_or(|s| s < seq));
-                if !newer {
-                    return Loaded::Stale;
+        Ok(
+            each!(layout &mut self.layout, t => match t.find_entry(key, h)? {
+                Some((p, cur)) => {
+                    let newer = order(&cur)
+                        .unwrap_or_else(|| seq_of(files, &cur, key).is_none_or(|s| s < seq));
+                    if !newer {
+                        return Ok(Loaded::Stale);
+                    }
+                    t.set_at(p, entry);
+                    Loaded::Replaced(cur)
                 }
-                t.set_at(p, entry);
-                Loaded::Replaced(cur)
-            }
-            None => {
-                t.insert_new(key, h, entry);
-                Loaded::New
-            }
-        })
+                None => {
+                    t.insert_new(key, h, entry);
+                    Loaded::New
+                }
+            }),
+        )
     }
 
-    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+    pub fn remove(&mut self, key: &[u8]) -> Result<Option<Entry>> {
         let h = self.hash(key);
         self.remove_hashed(key, h)
     }
 
-    pub fn remove_hashed(&mut self, key: &[u8], h: u64) -> Option<Entry> {
-        each!(mut self, t => t.find_entry(key, h).map(|(p, old)| {
+    pub fn remove_hashed(&mut self, key: &[u8], h: u64) -> Result<Option<Entry>> {
+        Ok(each!(mut self, t => t.find_entry(key, h)?.map(|(p, old)| {
             t.remove_at(p);
             old
-        }))
+        })))
     }
 
     /// Removes every entry `pred` selects, without reading keys; returns how many.

@@ -103,14 +103,14 @@ fn both_layouts_match_a_map_model() {
             };
             if x.is_multiple_of(3) {
                 assert_eq!(
-                    fx.shard.remove(&k),
+                    fx.shard.remove(&k).unwrap(),
                     model.remove(&k),
                     "{mode:?} step {step}"
                 );
             } else {
                 let e = fx.record(&k, step % 1000, x.is_multiple_of(2));
                 assert_eq!(
-                    fx.shard.insert(&k, e),
+                    fx.shard.insert(&k, e).unwrap(),
                     model.insert(k.clone(), e),
                     "{mode:?} step {step}"
                 );
@@ -118,21 +118,21 @@ fn both_layouts_match_a_map_model() {
             if step.is_multiple_of(10_000) {
                 assert_eq!(fx.shard.len(), model.len());
                 for (k, e) in &model {
-                    assert_eq!(fx.shard.get(k), Some(*e));
+                    assert_eq!(fx.shard.get(k).unwrap(), Some(*e));
                 }
                 let mut all = Vec::new();
                 fx.shard.copy_entries(&mut all);
                 assert_eq!(all.len(), model.len());
             }
         }
-        assert!(fx.shard.get(b"absent").is_none());
+        assert!(fx.shard.get(b"absent").unwrap().is_none());
         let removed = fx.shard.remove_where(|e| !e.offset.is_multiple_of(2));
         let before = model.len();
         model.retain(|_, e| e.offset.is_multiple_of(2));
         assert_eq!(removed, before - model.len());
         assert_eq!(fx.shard.len(), model.len());
         for (k, e) in &model {
-            assert_eq!(fx.shard.get(k), Some(*e), "{mode:?}");
+            assert_eq!(fx.shard.get(k).unwrap(), Some(*e), "{mode:?}");
         }
     }
 }
@@ -158,11 +158,14 @@ fn colliding_tags_and_long_chains_keep_every_key_findable() {
             // Phases that mostly insert, then mostly remove: the table fills and drains.
             let remove_share = if step / 5000 % 2 == 0 { 1 } else { 4 };
             if x % 5 < remove_share {
-                let removed = fx.shard.remove_hashed(&k, h);
+                let removed = fx.shard.remove_hashed(&k, h).unwrap();
                 assert_eq!(removed, model.remove(&k), "{mode:?} step {step}");
             } else {
                 let e = fx.record(&k, step % 500, false);
-                assert_eq!(fx.shard.insert_hashed(&k, h, e), model.insert(k.clone(), e));
+                assert_eq!(
+                    fx.shard.insert_hashed(&k, h, e).unwrap(),
+                    model.insert(k.clone(), e)
+                );
             }
             if step % 500 == 0 {
                 for (k, e) in &model {
@@ -170,7 +173,7 @@ fn colliding_tags_and_long_chains_keep_every_key_findable() {
                     let on_disk = |_: u32, o: u32| file.keyed_header(o, k).is_some();
                     let located = fx.shard.locate(k, hash_of(k), on_disk);
                     assert_eq!(located, Some((e.file_id, e.offset)));
-                    assert_eq!(fx.shard.get_hashed(k, hash_of(k)), Some(*e));
+                    assert_eq!(fx.shard.get_hashed(k, hash_of(k)).unwrap(), Some(*e));
                     assert!(fx.shard.points_at(hash_of(k), (e.file_id, e.offset)));
                 }
                 let absent = b"absent";
@@ -188,7 +191,7 @@ fn a_damaged_record_is_still_located_so_the_read_reports_it() {
         let mut fx = Fixture::new(mode);
         let h = fx.shard.hash(b"key");
         let e = fx.record(b"key", 10, false);
-        fx.shard.insert_hashed(b"key", h, e);
+        fx.shard.insert_hashed(b"key", h, e).unwrap();
         // The record's header is destroyed: no record confirms the key.
         fx.file.storage().set_len(0).unwrap();
         fx.file.storage().write_at(0, &[&[0xee; 64]]).unwrap();
@@ -246,8 +249,8 @@ fn dead_placeholders_keep_their_seq() {
         }
         let dead = fx.shard.dead_entry(e.file_id, e.offset, &h);
         assert!(dead.is_dead());
-        fx.shard.insert(b"k", dead);
-        let found = fx.shard.get(b"k").unwrap();
+        fx.shard.insert(b"k", dead).unwrap();
+        let found = fx.shard.get(b"k").unwrap().unwrap();
         assert!(found.is_dead(), "{mode:?}");
         assert_eq!(fx.shard.seq_of(&found, b"k"), Some(h.seq));
         fx.shard.finish_load();
@@ -331,14 +334,14 @@ fn loading_gives_back_room_reserved_for_duplicates() {
         for i in 0..20_000u32 {
             let k = format!("k{i}").into_bytes();
             let e = fx.record(&k, 1, false);
-            fx.shard.insert(&k, e);
+            fx.shard.insert(&k, e).unwrap();
         }
         let before = fx.shard.memory_bytes();
         fx.shard.finish_load();
         let after = fx.shard.memory_bytes();
         assert!(after * 10 < before * 7, "{mode:?}: {before} -> {after}");
         for i in (0..20_000u32).step_by(97) {
-            assert!(fx.shard.get(format!("k{i}").as_bytes()).is_some());
+            assert!(fx.shard.get(format!("k{i}").as_bytes()).unwrap().is_some());
         }
     }
 }

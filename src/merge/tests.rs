@@ -114,7 +114,7 @@ impl Fixture {
 
     /// `key`'s value as the keydir finds it.
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let e = self.keydir.shard(key).read().get(key)?;
+        let e = self.keydir.shard(key).read().get(key).unwrap()?;
         let file = self
             .keydir
             .file(e.file_id)

@@ -24,11 +24,11 @@ pub(super) fn load_hint(
     df: &DataFile,
     to: Target<'_>,
     max_seq: &mut u64,
-) -> bool {
+) -> Result<bool> {
     let Ok(file) = storage.open_read(hint) else {
-        return false;
+        return Ok(false);
     };
-    let mut loaded = false;
+    let mut loaded = Ok(false);
     // Decoded straight from the file's mapping: copying 30+ bytes per key out first cost
     // more than the decoding.
     let _ = file.read_with(0, file.size() as usize, &mut |bytes| {
@@ -37,9 +37,9 @@ pub(super) fn load_hint(
     loaded
 }
 
-fn load_hint_bytes(bytes: &[u8], df: &DataFile, to: Target<'_>, max_seq: &mut u64) -> bool {
+fn load_hint_bytes(bytes: &[u8], df: &DataFile, to: Target<'_>, max_seq: &mut u64) -> Result<bool> {
     let Ok(count) = hint::check(bytes, df.storage().size()) else {
-        return false;
+        return Ok(false);
     };
     to.keydir.reserve(count as usize);
     let id = df.id();
@@ -56,9 +56,9 @@ fn load_hint_bytes(bytes: &[u8], df: &DataFile, to: Target<'_>, max_seq: &mut u6
             };
             sink(id, e.offset as u64, h, e.key);
         });
-    });
+    })?;
     *max_seq = (*max_seq).max(seq);
-    true
+    Ok(true)
 }
 
 /// Rebuilds the keydir from a scan of `df` (no hint file, or one that did not match).
@@ -66,15 +66,20 @@ fn load_hint_bytes(bytes: &[u8], df: &DataFile, to: Target<'_>, max_seq: &mut u6
 /// last intact record.
 pub(super) fn scan_file(df: &DataFile, to: Target<'_>, max_seq: &mut u64) -> Result<ScanSummary> {
     let id = df.id();
-    df.scan_with(|bytes| {
+    let mut failed = None;
+    let summary = df.scan_with(|bytes| {
         let parallel = bytes.len() >= PARALLEL_LOAD_BYTES;
         let mut summary = ScanSummary::default();
-        let seq = load_records(to, parallel, |sink| {
+        let loaded = load_records(to, parallel, |sink| {
             summary = scan_bytes(bytes, &mut |off, rec| sink(id, off, rec.header, rec.key));
         });
-        *max_seq = (*max_seq).max(seq);
+        match loaded {
+            Ok(seq) => *max_seq = (*max_seq).max(seq),
+            Err(e) => failed = Some(e),
+        }
         summary
-    })
+    })?;
+    failed.map_or(Ok(summary), Err)
 }
 
 /// Where loaded records go: the keydir, the per-file counters, and the clock that decides
@@ -98,7 +103,11 @@ type Sink<'s, 'a> = &'s mut dyn FnMut(u32, u64, Header, &'a [u8]);
 /// into the keydir; returns the highest seq seen. With `parallel`, a second thread loads
 /// the upper half of the shards while this one reads the file and loads the lower half:
 /// loading is bound by cache misses in the keydir, and two cores take twice as many.
-fn load_records<'a>(to: Target<'_>, parallel: bool, produce: impl FnOnce(Sink<'_, 'a>)) -> u64 {
+fn load_records<'a>(
+    to: Target<'_>,
+    parallel: bool,
+    produce: impl FnOnce(Sink<'_, 'a>),
+) -> Result<u64> {
     let Target {
         keydir,
         stats,
@@ -116,9 +125,9 @@ fn load_records<'a>(to: Target<'_>, parallel: bool, produce: impl FnOnce(Sink<'_
         produce(&mut |file_id, off, header, key| {
             loader.push(pending(file_id, off, header, key));
         });
-        let (local, seq) = loader.finish();
+        let (local, seq, failed) = loader.finish();
         stats.absorb(&local);
-        return seq;
+        return failed.map_or(Ok(seq), Err);
     }
     let half = SHARDS / 2;
     let (tx, rx) = mpsc::sync_channel::<Vec<Pending<'a>>>(8);
@@ -148,14 +157,18 @@ fn load_records<'a>(to: Target<'_>, parallel: bool, produce: impl FnOnce(Sink<'_
         });
         let _ = tx.send(batch);
         drop(tx);
-        let (local, seq) = loader.finish();
-        (local, seq, worker.join())
+        let (local, seq, failed) = loader.finish();
+        (local, (seq, failed), worker.join())
     });
+    let (seq, failed) = seq;
     stats.absorb(&local);
     match theirs {
-        Ok((their_local, their_seq)) => {
+        Ok((their_local, their_seq, their_failed)) => {
             stats.absorb(&their_local);
-            seq.max(their_seq)
+            match failed.or(their_failed) {
+                Some(e) => Err(e),
+                None => Ok(seq.max(their_seq)),
+            }
         }
         Err(panic) => std::panic::resume_unwind(panic),
     }
@@ -176,6 +189,8 @@ struct Loader<'k, 'a> {
     stats: LocalStats,
     now_ms: u64,
     max_seq: u64,
+    /// The first record that could not be loaded (see `apply`).
+    error: Option<crate::error::Error>,
 }
 
 struct Pending<'a> {
@@ -206,6 +221,7 @@ impl<'k, 'a> Loader<'k, 'a> {
             stats: LocalStats::default(),
             now_ms,
             max_seq: 0,
+            error: None,
         }
     }
 
@@ -219,11 +235,11 @@ impl<'k, 'a> Loader<'k, 'a> {
     }
 
     /// Applies what is still queued; returns the stats and the highest seq seen.
-    fn finish(mut self) -> (LocalStats, u64) {
+    fn finish(mut self) -> (LocalStats, u64, Option<crate::error::Error>) {
         while let Some(p) = self.queue.pop_front() {
             self.apply(p);
         }
-        (self.stats, self.max_seq)
+        (self.stats, self.max_seq, self.error)
     }
 
     fn apply(&mut self, p: Pending<'a>) {
@@ -256,7 +272,16 @@ impl<'k, 'a> Loader<'k, 'a> {
             let &(lo, hi) = ranges.get(&cur.file_id)?;
             (hi < h.seq || lo > h.seq).then_some(hi < h.seq)
         };
-        match shard.load(key, hash, entry, h.seq, order) {
+        let loaded = match shard.load(key, hash, entry, h.seq, order) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                // A record a duplicate key points at cannot be read (hashed keydir): the
+                // open fails rather than guess which version is the key's.
+                self.error.get_or_insert(e);
+                return;
+            }
+        };
+        match loaded {
             Loaded::Stale => {
                 stats.add_dead(file_id, rec_len);
                 return;

@@ -259,7 +259,9 @@ impl Loading<'_> {
         let hinted = src
             .hint
             .as_deref()
-            .is_some_and(|h| loader::load_hint(self.storage, h, &df, self.to, &mut self.max_seq));
+            .map(|h| loader::load_hint(self.storage, h, &df, self.to, &mut self.max_seq))
+            .transpose()?
+            .unwrap_or(false);
         if src.hint.is_some() && !hinted {
             self.out.report.hint_fallbacks += 1;
         }
