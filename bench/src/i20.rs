@@ -9,6 +9,7 @@
 //! different sizes made at different times end up in one file), a table, the targets of
 //! the issue and a plot drawn from the whole file.
 
+use crate::report::{json_num, json_str, xml};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -1167,31 +1168,6 @@ pub fn run_cold(cfg: &Cfg, session: u64) -> Vec<Case> {
 // JSON lines
 // ---------------------------------------------------------------------------------------
 
-fn json_str(s: &str) -> String {
-    let mut o = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-fn json_num(v: f64) -> String {
-    if v.is_finite() {
-        let s = format!("{v:.6}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        "null".into()
-    }
-}
-
 /// One flat JSON object per case: its identity, then every figure as a number.
 pub fn json_line(c: &Case, version: &str) -> String {
     let mut s = format!(
@@ -1779,12 +1755,6 @@ pub fn svg(cases: &[Case], title: &str) -> String {
     }
     s.push_str("</svg>\n");
     s
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// Runs the issue-20 groups asked for and writes their output.
