@@ -235,22 +235,29 @@ impl HashedTable {
     /// (with 32-bit tags, it is the key's own record but for about one chance in 2^32 per
     /// slot of the bucket).
     pub fn locate(&self, h: u64, mut on_disk: impl FnMut(u32, u32) -> bool) -> Option<(u32, u32)> {
-        let at = |p: Pos| {
-            let e = self.entry_at(p);
-            (e.file_id, e.offset)
-        };
-        if let Some(p) = self.table.probe(h, |p| {
-            let (file, offset) = at(p);
-            on_disk(file, offset)
-        }) {
-            return Some(at(p));
-        }
-        let damaged = self.table.probe(h, |p| {
+        // One walk of the chain: a get of an absent key must not pay for a second one. The
+        // damage check runs only for tag matches the disk did not confirm (rare).
+        let mut damaged = None;
+        let hit = self.table.probe(h, |p| {
             let (offset, file, _) = self.table.slot(p);
-            self.file(file)
-                .is_some_and(|f| f.header_at(offset as u64).is_err())
-        })?;
-        Some(at(damaged))
+            let Some(f) = self.file(file) else {
+                return false;
+            };
+            if on_disk(f.id(), offset) {
+                return true;
+            }
+            if damaged.is_none() && f.header_at(offset as u64).is_err() {
+                damaged = Some((f.id(), offset));
+            }
+            false
+        });
+        match hit {
+            Some(p) => {
+                let (offset, file, _) = self.table.slot(p);
+                self.file(file).map(|f| (f.id(), offset))
+            }
+            None => damaged,
+        }
     }
 
     pub fn points_at(&self, h: u64, at: (u32, u32)) -> Option<Pos> {
