@@ -138,14 +138,18 @@ pub struct FileStats {
     /// `min_seq` to decide whether a tombstone can still shadow an older value.
     pub min_seq: u64,
     pub max_seq: u64,
+    /// Whether any seq was noted: a damaged or forged record may carry seq 0, which must
+    /// count as the lowest whatever the order records are loaded in.
+    pub(crate) noted: bool,
 }
 
 impl FileStats {
     fn note_seq(&mut self, seq: u64) {
-        if self.min_seq == 0 || seq < self.min_seq {
+        if !self.noted || seq < self.min_seq {
             self.min_seq = seq;
         }
         self.max_seq = self.max_seq.max(seq);
+        self.noted = true;
     }
 
     /// dead / total, 0 for an empty file.
@@ -233,7 +237,7 @@ impl FileTable {
             let f = files.entry(*id).or_default();
             f.total_bytes += l.total_bytes;
             f.dead_bytes += l.dead_bytes;
-            if l.min_seq != 0 {
+            if l.noted {
                 f.note_seq(l.min_seq);
                 f.note_seq(l.max_seq);
             }
@@ -253,12 +257,29 @@ impl FileTable {
 mod tests {
     use super::*;
 
+    /// A record stamped 0 (damage, or a forged file) is the lowest whatever the order the
+    /// records are counted in: opening loads them in an order that depends on the hash seeds.
+    #[test]
+    fn seq_range_does_not_depend_on_order() {
+        for order in [[0, 6, 1], [6, 0, 1], [1, 6, 0], [6, 1, 0]] {
+            let mut local = LocalStats::default();
+            for seq in order {
+                local.add_record(1, 10, seq);
+            }
+            let table = FileTable::default();
+            table.absorb(&local);
+            let f = table.snapshot()[&1];
+            assert_eq!((f.min_seq, f.max_seq, f.noted), (0, 6, true), "{order:?}");
+        }
+    }
+
     fn stats() -> Stats {
         let f = |total, dead| FileStats {
             total_bytes: total,
             dead_bytes: dead,
             min_seq: 1,
             max_seq: 9,
+            noted: true,
         };
         Stats {
             live_keys: 3,

@@ -57,6 +57,9 @@ pub trait StorageFile: Send + Sync {
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// Makes every byte written so far durable.
     fn sync(&self) -> io::Result<()>;
+    /// A hint that the bytes at `off` will be read soon (opening reads records of keys met
+    /// again, at random): a backend may start loading them. Changes nothing.
+    fn prefetch(&self, _off: u64) {}
     /// A hint that this file will be synced often: a backend may then allocate space ahead
     /// in a way that makes each sync cheaper (at the cost of more bytes written once).
     fn expect_frequent_syncs(&self) {}
@@ -446,6 +449,22 @@ impl StorageFile for OsFile {
         self.file.read_exact_at(&mut buf, off)?;
         f(&buf);
         Ok(())
+    }
+
+    fn prefetch(&self, off: u64) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(map) = &self.map {
+            if off < self.size.load(Ordering::Acquire).min(map.cap) {
+                // SAFETY: an address inside our mapping; a prefetch never faults (an unbacked
+                // page is simply not loaded) and changes no memory.
+                unsafe {
+                    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                    _mm_prefetch::<_MM_HINT_T0>(map.ptr.add(off as usize) as *const i8);
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = off;
     }
 
     fn write_at(&self, off: u64, parts: &[&[u8]]) -> io::Result<()> {

@@ -338,6 +338,17 @@ impl HashedTable {
         self.table.prefetch(h);
     }
 
+    /// Starts loading the records that the slots of `h`'s home bucket with a matching tag
+    /// point at (the bucket should be in cache by now: see `prefetch`): a load of a key met
+    /// before reads its current record's key to confirm it.
+    pub fn prefetch_keys(&self, h: u64) {
+        self.table.home_matches(h, |(offset, file, _)| {
+            if let Some(f) = self.file(file) {
+                f.storage().prefetch(offset as u64);
+            }
+        });
+    }
+
     pub fn memory_bytes(&self) -> usize {
         self.table.memory_bytes()
             + self.files.capacity() * std::mem::size_of::<Option<Arc<DataFile>>>()

@@ -271,6 +271,18 @@ impl KeyTable {
         self.table.prefetch(h);
     }
 
+    /// Starts loading the arena records of the keys in `h`'s home bucket whose tag matches
+    /// (the bucket should be in cache by now: see `prefetch`), which a load of a key met
+    /// before compares.
+    pub fn prefetch_keys(&self, h: u64) {
+        self.table.home_matches(h, |(_, _, r)| {
+            let (c, o) = ((r >> 16) as usize, (r & 0xffff) as usize);
+            if let Some(rec) = self.chunks.get(c).and_then(|c| c.get(o..)) {
+                super::table::prefetch(rec);
+            }
+        });
+    }
+
     pub fn memory_bytes(&self) -> usize {
         self.table.memory_bytes()
             + self.chunks.iter().map(Vec::capacity).sum::<usize>()

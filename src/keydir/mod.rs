@@ -323,6 +323,12 @@ impl Shard {
         each!(self, t => t.prefetch(h))
     }
 
+    /// The second step after `prefetch`: starts loading what comparing a key hashed to `h`
+    /// will read beyond its bucket (the keys layout's arena; for hashed, the record on disk).
+    pub fn prefetch_keys(&self, h: u64) {
+        each!(self, t => t.prefetch_keys(h))
+    }
+
     /// The seq stamped on `key`'s record that `e` (from `get`) points to, read from its
     /// file with the record's CRC verified: a damaged record (which a hint file may point
     /// to) must not win with a garbage seq. `None` if unreadable.
@@ -525,10 +531,23 @@ impl Keydir {
     }
 
     /// Drops the delete placeholders left by loading and sizes each shard to its keys.
+    /// Two threads: shrinking rehashes every key of a store written more than once (hint
+    /// files reserve room for duplicates), 10-25 ms for 1M keys.
     pub fn finish_load(&self) {
-        for shard in self.shards.iter() {
-            shard.write().finish_load();
+        let (lower, upper) = self.shards.split_at(SHARDS / 2);
+        let finish = |shards: &[RwLock<Shard>]| {
+            for shard in shards {
+                shard.write().finish_load();
+            }
+        };
+        if self.len() < 1 << 16 {
+            finish(&self.shards);
+            return;
         }
+        std::thread::scope(|scope| {
+            scope.spawn(|| finish(upper));
+            finish(lower);
+        });
     }
 }
 

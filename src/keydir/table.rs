@@ -230,6 +230,21 @@ impl<B: Bucket> Table<B> {
         }
     }
 
+    /// Calls `f` with the slots of `h`'s home bucket whose tag matches (a bucket that
+    /// `prefetch` asked for earlier, so that its keys can be asked for in turn).
+    pub fn home_matches(&self, h: u64, mut f: impl FnMut(B::Slot)) {
+        if self.buckets.is_empty() {
+            return;
+        }
+        let tag = tag_of(h);
+        let bucket = &self.buckets[home(tag, self.buckets.len())];
+        for s in 0..B::SLOTS {
+            if bucket.tag(s) == tag {
+                f(bucket.slot(s));
+            }
+        }
+    }
+
     pub fn memory_bytes(&self) -> usize {
         self.buckets.capacity() * std::mem::size_of::<B>() + self.overflow.capacity()
     }
@@ -265,7 +280,7 @@ impl<B: Bucket> Table<B> {
 }
 
 /// A hint to the CPU to start loading `r`'s cache line; no effect on the program's state.
-pub(super) fn prefetch<T>(r: &T) {
+pub(super) fn prefetch<T: ?Sized>(r: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults and changes no memory; `r` is a valid reference.
     unsafe {

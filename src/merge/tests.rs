@@ -384,6 +384,7 @@ fn triggers_and_thresholds() {
         dead_bytes: dead,
         min_seq: 1,
         max_seq: 1,
+        noted: true,
     };
     let mut stats = BTreeMap::new();
     stats.insert(1, f(100 << 20, 10 << 20)); // 10%: not selected
