@@ -13,6 +13,9 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" >&2
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements-dev.txt" >&2
+# setuptools skips compiling the extension when its build directory looks up to date, and
+# it does not count libbitcask.a among the inputs: a rebuilt library would not be linked in.
+rm -rf "$here/build"
 BITCASK_LIB_DIR=$lib "$venv/bin/python" -m pip install -q --disable-pip-version-check \
   --no-build-isolation --no-deps --force-reinstall "$here" >&2
 echo "$venv/bin/python"
