@@ -43,8 +43,7 @@ fn load_hint_bytes(bytes: &[u8], df: &DataFile, to: Target<'_>, max_seq: &mut u6
     };
     to.keydir.reserve(count as usize);
     let id = df.id();
-    let parallel = bytes.len() >= PARALLEL_LOAD_BYTES;
-    let ((), seq) = load_records(to, parallel, |sink| {
+    let ((), seq) = load_records(to, bytes.len(), |sink| {
         hint::visit_checked(bytes, |e| {
             let h = Header {
                 crc: 0,
@@ -68,8 +67,7 @@ pub(super) fn scan_file(df: &DataFile, to: Target<'_>, max_seq: &mut u64) -> Res
     let id = df.id();
     let mut failed = None;
     let summary = df.scan_with(|bytes| {
-        let parallel = bytes.len() >= PARALLEL_LOAD_BYTES;
-        let loaded = load_records(to, parallel, |sink| {
+        let loaded = load_records(to, bytes.len(), |sink| {
             scan_bytes(bytes, &mut |off, rec| sink(id, off, rec.header, rec.key))
         });
         match loaded {
@@ -103,20 +101,21 @@ const ROUND_BYTES: usize = 8 << 20;
 /// A place to put each record read while loading: (file id, offset, header, key).
 type Sink<'s, 'a> = &'s mut dyn FnMut(u32, u64, Header, &'a [u8]);
 
-/// Runs `produce`, which reads one file's records into the sink, and folds those records
-/// into the keydir; returns what `produce` returned and the highest seq seen.
+/// Runs `produce`, which reads one file's records (`source_len` bytes of hint or data file)
+/// into the sink, and folds those records into the keydir; returns what `produce` returned
+/// and the highest seq seen.
 ///
 /// Records arrive in file order, which is random order for the keydir: inserted one by one,
 /// each cost a cache and TLB miss into tables and arenas far larger than the caches (about
 /// 250 ns of CPU a record; 0.5 s for a 1M-key store written twice). So records are first
 /// copied, in rounds of `ROUND_BYTES`, into one buffer per shard, and each shard's records
 /// are then applied together, while that shard's table and arena (a sixty-fourth of the
-/// keydir) are close in cache and TLB. With `parallel`, two threads each read the whole file
-/// and keep half of the shards: reading (decoding and hashing) costs a tenth of applying,
+/// keydir) are close in cache and TLB. Files of `PARALLEL_LOAD_BYTES` or more are loaded by
+/// two threads, which each read the whole file and keep half of the shards: reading (decoding and hashing) costs a tenth of applying,
 /// and no thread waits for the other.
 fn load_records<'a, R: Send>(
     to: Target<'_>,
-    parallel: bool,
+    source_len: usize,
     produce: impl Fn(Sink<'_, 'a>) -> R + Sync,
 ) -> Result<(R, u64)> {
     let Target {
@@ -129,7 +128,11 @@ fn load_records<'a, R: Send>(
         // Only the keys layout gains from rounds: the hashed one's tables are a third the
         // size, and a key met again is confirmed from its record on disk, which no order of
         // loading brings closer.
-        let mut round = (keydir.mode() == KeydirMode::Keys).then(|| Round::new(range.len()));
+        // A record takes at most about twice its bytes in the file once copied (a hint
+        // entry's 29 fixed bytes become 41): small files get small buffers.
+        let budget = ROUND_BYTES.min(source_len.saturating_mul(2) / SHARDS * range.len());
+        let mut round =
+            (keydir.mode() == KeydirMode::Keys).then(|| Round::new(range.len(), budget));
         let mut queue = VecDeque::with_capacity(AHEAD + 1);
         let produced = produce(&mut |file_id, off, header, key| {
             let hash = keydir.hash(key);
@@ -163,7 +166,7 @@ fn load_records<'a, R: Send>(
         stats.absorb(&local);
         (produced, seq, failed)
     };
-    let (produced, seq, failed) = if parallel {
+    let (produced, seq, failed) = if source_len >= PARALLEL_LOAD_BYTES {
         let half = SHARDS / 2;
         let (mine, theirs) = std::thread::scope(|scope| {
             let worker = scope.spawn(|| load(half..SHARDS));
@@ -188,10 +191,10 @@ struct Round {
 const FIXED: usize = 41;
 
 impl Round {
-    fn new(shards: usize) -> Round {
-        // Room for a round spread evenly, and a little more: growing buffers while they are
-        // filled cost page faults and copies.
-        let each = ROUND_BYTES / shards + ROUND_BYTES / shards / 4;
+    /// Buffers for `shards` shards, with room for `bytes` spread evenly and a little more:
+    /// growing buffers while they are filled cost page faults and copies.
+    fn new(shards: usize, bytes: usize) -> Round {
+        let each = bytes / shards + bytes / shards / 4;
         Round {
             parts: (0..shards).map(|_| Vec::with_capacity(each)).collect(),
             bytes: 0,
