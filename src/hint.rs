@@ -4,21 +4,30 @@
 //! `docs/FORMAT.md` is the byte-by-byte contract.
 //!
 //! ```text
-//! magic    8 bytes  "BCHINT\0\x01"
+//! magic    8 bytes  "BCHINT\0\x02" (version 1, "BCHINT\0\x01", is still read)
 //! entries  repeated:
 //!            seq u64 LE | expires_at u64 LE | offset u32 LE | value_len u32 LE
 //!            key_len u32 LE | flags u8 (bit 0 TOMBSTONE) | key bytes
-//! trailer  entry_count u64 LE | crc32 u32 LE of every byte before the crc
+//! trailer  entry_count u64 LE | superseded_bytes u64 LE (version 2 only)
+//!          | crc32 u32 LE of every byte before the crc
 //! ```
+//!
+//! Version 2 may leave out records that a later record of the same key in the same data file
+//! supersedes (their bytes are counted in `superseded_bytes`): open would only have compared
+//! and dropped them.
 
 use std::io;
 
 use crate::record::{MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::storage::StorageFile;
 
-pub const MAGIC: [u8; 8] = *b"BCHINT\x00\x01";
+/// The magic of the hint files this version writes (version 2).
+pub const MAGIC: [u8; 8] = *b"BCHINT\x00\x02";
+/// The magic of version 1 (every record listed, no `superseded_bytes`), still read.
+pub const MAGIC_V1: [u8; 8] = *b"BCHINT\x00\x01";
 const ENTRY_FIXED: usize = 8 + 8 + 4 + 4 + 4 + 1;
-const TRAILER: usize = 8 + 4;
+const TRAILER_V1: usize = 8 + 4;
+const TRAILER: usize = 8 + 8 + 4;
 const FLAG_TOMBSTONE: u8 = 1;
 /// Buffered bytes written out at a time.
 const FLUSH_AT: usize = 1 << 20;
@@ -40,13 +49,23 @@ impl HintEntry<'_> {
     }
 }
 
-/// Streams entries to a hint file, computing the CRC as it goes.
+/// What a hint file's trailer says, once the file is known to be intact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HintSummary {
+    pub entries: u64,
+    /// Bytes of the data file's records the hint leaves out because a later record of the
+    /// same key in the same file supersedes them (0 in version 1).
+    pub superseded_bytes: u64,
+}
+
+/// Streams entries to a hint file (version 2), computing the CRC as it goes.
 pub struct HintWriter {
     file: Box<dyn StorageFile>,
     buf: Vec<u8>,
     written: u64,
     hasher: crc32fast::Hasher,
     count: u64,
+    superseded: u64,
 }
 
 impl HintWriter {
@@ -59,7 +78,14 @@ impl HintWriter {
             written: 0,
             hasher: crc32fast::Hasher::new(),
             count: 0,
+            superseded: 0,
         }
+    }
+
+    /// Counts a record of `len` bytes that the hint leaves out: a later record of the same
+    /// key in the same data file supersedes it.
+    pub fn add_superseded(&mut self, len: u64) {
+        self.superseded += len;
     }
 
     pub fn add(&mut self, e: &HintEntry<'_>) -> io::Result<()> {
@@ -89,6 +115,7 @@ impl HintWriter {
     /// Writes the trailer, trims preallocation and syncs the file.
     pub fn finish(mut self) -> io::Result<()> {
         self.buf.extend_from_slice(&self.count.to_le_bytes());
+        self.buf.extend_from_slice(&self.superseded.to_le_bytes());
         self.hasher.update(&self.buf);
         let crc = self.hasher.clone().finalize();
         self.buf.extend_from_slice(&crc.to_le_bytes());
@@ -99,17 +126,27 @@ impl HintWriter {
     }
 }
 
-/// Adds to `w` an entry for every record of `data`, a data file's bytes. Returns where the
-/// records end when `data` is a clean run of intact records followed by nothing or zeros
-/// (then the hint describes the file up to there: finish `w`); `None` when the file has damage
-/// or an unfinished batch, so no hint can describe it (open scans such a file).
-pub(crate) fn add_data_entries(data: &[u8], w: &mut HintWriter) -> io::Result<Option<u64>> {
+/// Adds to `w` an entry for every record of `data`, a data file's bytes, except those for
+/// which `superseded(key, offset)` says a later record of the same key in the same file
+/// replaces them (counted as superseded bytes). Returns where the records end when `data` is
+/// a clean run of intact records followed by nothing or zeros (then the hint describes the
+/// file up to there: finish `w`); `None` when the file has damage or an unfinished batch, so
+/// no hint can describe it (open scans such a file).
+pub(crate) fn add_data_entries(
+    data: &[u8],
+    w: &mut HintWriter,
+    mut superseded: impl FnMut(&[u8], u64) -> bool,
+) -> io::Result<Option<u64>> {
     let mut failed = None;
     let summary = crate::datafile::scan_bytes(data, &mut |off, rec| {
         if failed.is_some() {
             return;
         }
         let h = &rec.header;
+        if superseded(rec.key, off) {
+            w.add_superseded(h.record_len());
+            return;
+        }
         let e = HintEntry {
             seq: h.seq,
             expires_at: h.expires_at,
@@ -129,60 +166,107 @@ pub(crate) fn add_data_entries(data: &[u8], w: &mut HintWriter) -> io::Result<Op
     Ok(clean.then_some(summary.valid_end))
 }
 
-/// Verifies a whole hint file and then visits its entries. Returns a description of the
-/// problem when the file is not intact; nothing is visited in that case.
-pub fn decode<'a>(bytes: &'a [u8], mut visit: impl FnMut(&HintEntry<'a>)) -> Result<u64, String> {
-    if bytes.len() < MAGIC.len() + TRAILER {
+/// The entries and the trailer of an intact hint file of either version.
+fn parse(bytes: &[u8]) -> Result<(&[u8], HintSummary), String> {
+    let trailer = match bytes.get(..MAGIC.len()) {
+        Some(m) if m == MAGIC => TRAILER,
+        Some(m) if m == MAGIC_V1 => TRAILER_V1,
+        Some(_) => return Err("bad magic".into()),
+        None => {
+            return Err(format!(
+                "{} bytes is too short for a hint file",
+                bytes.len()
+            ))
+        }
+    };
+    if bytes.len() < MAGIC.len() + trailer {
         return Err(format!(
             "{} bytes is too short for a hint file",
             bytes.len()
         ));
-    }
-    if bytes[..MAGIC.len()] != MAGIC {
-        return Err("bad magic".into());
     }
     let crc_at = bytes.len() - 4;
     let stored = u32::from_le_bytes(bytes[crc_at..].try_into().unwrap());
     if crc32fast::hash(&bytes[..crc_at]) != stored {
         return Err("checksum mismatch".into());
     }
-    let count = u64::from_le_bytes(bytes[crc_at - 8..crc_at].try_into().unwrap());
-    let body = &bytes[MAGIC.len()..crc_at - 8];
+    let trailer_at = bytes.len() - trailer;
+    let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
+    let summary = HintSummary {
+        entries: u64_at(trailer_at),
+        superseded_bytes: if trailer == TRAILER {
+            u64_at(trailer_at + 8)
+        } else {
+            0
+        },
+    };
+    Ok((&bytes[MAGIC.len()..trailer_at], summary))
+}
+
+/// Verifies a whole hint file (either version) and then visits its entries. Returns a
+/// description of the problem when the file is not intact; nothing is visited in that case.
+pub fn decode<'a>(bytes: &'a [u8], visit: impl FnMut(&HintEntry<'a>)) -> Result<u64, String> {
+    decode_summary(bytes, visit).map(|s| s.entries)
+}
+
+/// `decode`, returning the whole trailer.
+pub fn decode_summary<'a>(
+    bytes: &'a [u8],
+    mut visit: impl FnMut(&HintEntry<'a>),
+) -> Result<HintSummary, String> {
+    let (body, summary) = parse(bytes)?;
     // Validate everything before visiting anything, so a caller never applies half a file.
     let n = walk(body, |_| {})?;
-    if n != count {
-        return Err(format!("holds {n} entries but its trailer says {count}"));
+    if n != summary.entries {
+        return Err(format!(
+            "holds {n} entries but its trailer says {}",
+            summary.entries
+        ));
     }
-    walk(body, &mut visit)
+    walk(body, &mut visit)?;
+    Ok(summary)
 }
 
 /// What open checks before it trusts a hint file instead of scanning its data file (of
 /// `data_len` bytes): the file is intact (`decode`), every entry lies inside the data file,
-/// and the entries' record lengths add up to exactly its size. Returns the entry count.
-/// (Whether each entry matches its record is not checked: `inspect::verify_hint` does.)
+/// and the entries' record lengths and the superseded bytes add up to exactly its size.
+/// Returns the entry count. (Whether each entry matches its record is not checked:
+/// `inspect::verify_hint` does.)
 pub fn check(bytes: &[u8], data_len: u64) -> Result<u64, String> {
+    check_summary(bytes, data_len).map(|s| s.entries)
+}
+
+/// `check`, returning the whole trailer.
+pub fn check_summary(bytes: &[u8], data_len: u64) -> Result<HintSummary, String> {
     let mut covered = 0u64;
     let mut fits = true;
-    let count = decode(bytes, |e| {
+    let summary = decode_summary(bytes, |e| {
         covered += e.record_len();
         fits &= e.offset as u64 + e.record_len() <= data_len;
     })?;
     if !fits {
         return Err("an entry lies past the end of the data file".into());
     }
-    if covered != data_len {
+    let covered = covered.checked_add(summary.superseded_bytes);
+    if covered != Some(data_len) {
         return Err(format!(
-            "its entries cover {covered} bytes but the data file has {data_len}"
+            "its entries and superseded records cover {} bytes but the data file has {data_len}",
+            covered.map_or("more than 2^64".into(), |c| c.to_string())
         ));
     }
-    Ok(count)
+    Ok(summary)
 }
 
 /// Visits the entries of a hint file that `decode` has already accepted, without checking
 /// it again.
 pub fn visit_checked<'a>(bytes: &'a [u8], visit: impl FnMut(&HintEntry<'a>)) {
-    if bytes.len() >= MAGIC.len() + TRAILER {
-        let _ = walk(&bytes[MAGIC.len()..bytes.len() - TRAILER], visit);
+    let trailer = match bytes.get(..MAGIC.len()) {
+        Some(m) if m == MAGIC => TRAILER,
+        Some(m) if m == MAGIC_V1 => TRAILER_V1,
+        _ => return,
+    };
+    if bytes.len() >= MAGIC.len() + trailer {
+        let _ = walk(&bytes[MAGIC.len()..bytes.len() - trailer], visit);
     }
 }
 

@@ -342,8 +342,12 @@ pub enum HintProblem {
         seq: u64,
         offset: u32,
     },
-    /// The entries' records do not add up to the data file's size.
+    /// The entries' records and the superseded records do not add up to the data file's
+    /// size.
     Coverage { covered: u64, data_len: u64 },
+    /// The record at `offset`, which the hint leaves out as superseded, is the last of its
+    /// key in the data file.
+    NotSuperseded { key: Vec<u8>, offset: u64 },
 }
 
 impl fmt::Display for HintProblem {
@@ -363,7 +367,14 @@ impl fmt::Display for HintProblem {
             ),
             HintProblem::Coverage { covered, data_len } => write!(
                 f,
-                "its entries cover {covered} bytes but the data file has {data_len}"
+                "its entries and superseded records cover {covered} bytes but the data file \
+                 has {data_len}"
+            ),
+            HintProblem::NotSuperseded { key, offset } => write!(
+                f,
+                "it leaves out the record at offset {offset} (key \"{}\") as superseded, but \
+                 no later record of that key is in the data file",
+                escape_short(key, 60)
             ),
         }
     }
@@ -378,7 +389,7 @@ impl std::error::Error for HintProblem {}
 /// read error on the key, never as wrong data).
 pub fn verify_hint(hint: &[u8], data: &[u8]) -> std::result::Result<u64, HintProblem> {
     let mut entries = Vec::new();
-    hint::decode(hint, |e| {
+    let summary = hint::decode_summary(hint, |e| {
         entries.push((
             e.seq,
             e.expires_at,
@@ -408,6 +419,15 @@ pub fn verify_hint(hint: &[u8], data: &[u8]) -> std::result::Result<u64, HintPro
             });
         }
     }
+    if summary.superseded_bytes > 0
+        && verify_superseded(data, &entries)? != summary.superseded_bytes
+    {
+        return Err(HintProblem::Coverage {
+            covered: covered.saturating_add(summary.superseded_bytes),
+            data_len: data.len() as u64,
+        });
+    }
+    covered = covered.saturating_add(summary.superseded_bytes);
     if covered != data.len() as u64 {
         return Err(HintProblem::Coverage {
             covered,
@@ -415,6 +435,37 @@ pub fn verify_hint(hint: &[u8], data: &[u8]) -> std::result::Result<u64, HintPro
         });
     }
     Ok(entries.len() as u64)
+}
+
+/// The records of `data` that the hint's `entries` leave out must each have a later record of
+/// the same key in `data`; returns their bytes.
+fn verify_superseded(
+    data: &[u8],
+    entries: &[(u64, u64, u32, bool, u64, &[u8])],
+) -> std::result::Result<u64, HintProblem> {
+    let listed: std::collections::HashSet<u32> = entries.iter().map(|e| e.2).collect();
+    let mut records = Vec::new();
+    let mut last = std::collections::HashMap::new();
+    let mut off = 0u64;
+    while let Some(r) = record_at(data, off) {
+        last.insert(r.key, off);
+        records.push((off, r.key, r.header.record_len()));
+        off += r.header.record_len();
+    }
+    let mut superseded = 0;
+    for (off, key, len) in records {
+        if u32::try_from(off).is_ok_and(|o| listed.contains(&o)) {
+            continue;
+        }
+        if last.get(key) == Some(&off) {
+            return Err(HintProblem::NotSuperseded {
+                key: key.to_vec(),
+                offset: off,
+            });
+        }
+        superseded += len;
+    }
+    Ok(superseded)
 }
 
 /// The store's writer lock, held by a tool that must keep writers out (`bitcask repair`);
@@ -619,6 +670,87 @@ mod tests {
             verify_hint(&damaged, &data),
             Err(HintProblem::Damaged("checksum mismatch".into()))
         );
+    }
+
+    /// Version 2 leaves out records superseded within their file; version 1 files (every
+    /// record listed, no superseded count) are still accepted.
+    #[test]
+    fn hint_verification_of_superseded_records() {
+        let mut data = rec(5, 0, b"k1", b"old");
+        let second = data.len() as u32;
+        data.extend(rec(6, 0, b"k2", b"v2"));
+        let third = data.len() as u32;
+        data.extend(rec(7, 0, b"k1", b"new"));
+        let disk = crate::sim::SimDisk::new(1);
+        let path = Path::new("/h/000001.hint");
+        disk.create_dir_all(Path::new("/h")).unwrap();
+        let entry = |seq, offset, value_len, key| hint::HintEntry {
+            seq,
+            expires_at: 0,
+            offset,
+            value_len,
+            tombstone: false,
+            key,
+        };
+        let write = |entries: &[hint::HintEntry<'_>], superseded: u64| {
+            let _ = disk.remove(path);
+            let mut w = hint::HintWriter::new(disk.open_write(path, 0).unwrap());
+            for e in entries {
+                w.add(e).unwrap();
+            }
+            w.add_superseded(superseded);
+            w.finish().unwrap();
+            layout::read_all(&disk, path).unwrap()
+        };
+        let len = data.len() as u64;
+        let good = write(
+            &[entry(6, second, 2, b"k2"), entry(7, third, 3, b"k1")],
+            second as u64,
+        );
+        assert_eq!(good[..8], hint::MAGIC);
+        assert_eq!(verify_hint(&good, &data), Ok(2));
+        let summary = hint::check_summary(&good, len).unwrap();
+        assert_eq!(
+            (summary.entries, summary.superseded_bytes),
+            (2, second as u64)
+        );
+        // Leaving out the last record of a key is refused by the verifier; open's check,
+        // which reads no record, sees only that the bytes add up.
+        let k2_len = (third - second) as u64;
+        let wrong = write(&[entry(5, 0, 3, b"k1"), entry(7, third, 3, b"k1")], k2_len);
+        assert_eq!(
+            verify_hint(&wrong, &data),
+            Err(HintProblem::NotSuperseded {
+                key: b"k2".to_vec(),
+                offset: second as u64
+            })
+        );
+        // A superseded count that does not add up is refused by both.
+        let short = write(&[entry(6, second, 2, b"k2"), entry(7, third, 3, b"k1")], 1);
+        assert!(hint::check(&short, len).is_err());
+        assert!(matches!(
+            verify_hint(&short, &data),
+            Err(HintProblem::Coverage { .. })
+        ));
+        let huge = write(&[entry(7, third, 3, b"k1")], u64::MAX);
+        assert!(hint::check(&huge, len).is_err());
+        // Version 1: the same entries with every record, the old trailer, the old magic.
+        let all = write(
+            &[
+                entry(5, 0, 3, b"k1"),
+                entry(6, second, 2, b"k2"),
+                entry(7, third, 3, b"k1"),
+            ],
+            0,
+        );
+        let mut v1 = hint::MAGIC_V1.to_vec();
+        v1.extend_from_slice(&all[8..all.len() - 20]);
+        v1.extend_from_slice(&3u64.to_le_bytes());
+        let crc = crc32fast::hash(&v1);
+        v1.extend_from_slice(&crc.to_le_bytes());
+        assert_eq!(verify_hint(&v1, &data), Ok(3));
+        let summary = hint::check_summary(&v1, len).unwrap();
+        assert_eq!((summary.entries, summary.superseded_bytes), (3, 0));
     }
 
     #[test]

@@ -100,9 +100,20 @@ fn write_one(inner: &Inner, df: &DataFile) -> Result<bool> {
     let mut writer = HintWriter::new(file);
     let size = df.storage().size();
     let mut clean_end = Ok(None);
+    // A record whose key the index points at a later record of this same file is left out
+    // (the file is sealed: that later record is in it for good, and open would only have
+    // compared and dropped the earlier one). A key pointed elsewhere, or one that cannot be
+    // looked up, keeps its record: whether this file holds a later one is unknown.
+    let id = df.id();
+    let keydir = &inner.keydir;
+    let superseded = |key: &[u8], off: u64| {
+        let h = keydir.hash(key);
+        let current = keydir.shard_of(h).read().get_hashed(key, h);
+        matches!(current, Ok(Some(e)) if e.file_id == id && e.offset as u64 > off)
+    };
     df.storage()
         .read_with(0, size as usize, &mut |bytes| {
-            clean_end = hint::add_data_entries(bytes, &mut writer);
+            clean_end = hint::add_data_entries(bytes, &mut writer, superseded);
         })
         .map_err(|e| Error::io(format!("reading {}", df.name()), e))?;
     // A sealed file was trimmed to its records: a hint covers it exactly or not at all.

@@ -38,10 +38,10 @@ pub(super) fn load_hint(
 }
 
 fn load_hint_bytes(bytes: &[u8], df: &DataFile, to: Target<'_>, max_seq: &mut u64) -> Result<bool> {
-    let Ok(count) = hint::check(bytes, df.storage().size()) else {
+    let Ok(summary) = hint::check_summary(bytes, df.storage().size()) else {
         return Ok(false);
     };
-    to.keydir.reserve(count as usize);
+    to.keydir.reserve(summary.entries as usize);
     let id = df.id();
     let ((), seq) = load_records(to, bytes.len(), |sink| {
         hint::visit_checked(bytes, |e| {
@@ -57,6 +57,10 @@ fn load_hint_bytes(bytes: &[u8], df: &DataFile, to: Target<'_>, max_seq: &mut u6
         });
     })?;
     *max_seq = (*max_seq).max(seq);
+    // Records the hint leaves out are superseded within the file: dead bytes, as a scan
+    // would have counted them.
+    to.stats.add_total(id, summary.superseded_bytes);
+    to.stats.add_dead(id, summary.superseded_bytes);
     Ok(true)
 }
 
