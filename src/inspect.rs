@@ -420,7 +420,8 @@ pub fn verify_hint(hint: &[u8], data: &[u8]) -> std::result::Result<u64, HintPro
         }
     }
     if summary.superseded_bytes > 0
-        && verify_superseded(data, &entries)? != summary.superseded_bytes
+        && verify_superseded(data, entries.iter().map(|e| e.2).collect())?
+            != summary.superseded_bytes
     {
         return Err(HintProblem::Coverage {
             covered: covered.saturating_add(summary.superseded_bytes),
@@ -437,13 +438,12 @@ pub fn verify_hint(hint: &[u8], data: &[u8]) -> std::result::Result<u64, HintPro
     Ok(entries.len() as u64)
 }
 
-/// The records of `data` that the hint's `entries` leave out must each have a later record of
+/// The records of `data` at offsets the hint does not list must each have a later record of
 /// the same key in `data`; returns their bytes.
 fn verify_superseded(
     data: &[u8],
-    entries: &[(u64, u64, u32, bool, u64, &[u8])],
+    listed: std::collections::HashSet<u32>,
 ) -> std::result::Result<u64, HintProblem> {
-    let listed: std::collections::HashSet<u32> = entries.iter().map(|e| e.2).collect();
     let mut records = Vec::new();
     let mut last = std::collections::HashMap::new();
     let mut off = 0u64;
