@@ -269,7 +269,7 @@ fn hint_checks(data: &[u8]) {
             key: e.key.to_vec(),
         })
     });
-    let n = match result {
+    let summary = match result {
         Err(why) => {
             assert!(
                 seen.is_empty(),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitcask::{Db, ErrorKind, Op, Options, SyncMode};
-use common::{data_files, TempDir};
+use common::{data_files, wait_for_hints, TempDir};
 
 fn small_files() -> Options {
     let mut o = Options::default();
@@ -78,11 +78,7 @@ fn a_reopen_of_a_large_store_matches_what_was_written() {
         data_files(dir.path()).len() >= 2,
         "the test needs sealed files"
     );
-    let hints = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension() == Some("hint".as_ref()))
-        .count();
-    assert!(hints >= 1, "the test needs a sealed file with its hint");
+    wait_for_hints(dir.path(), &opts);
     for _ in 0..2 {
         let db = Db::open(dir.path(), opts.clone()).unwrap();
         assert_eq!(db.stats().recovery.hint_fallbacks, 0);
@@ -123,6 +119,7 @@ fn a_sealed_hint_leaves_out_records_superseded_in_its_file() {
         data_files(dir.path()).len() >= 3,
         "the test needs sealed files"
     );
+    wait_for_hints(dir.path(), &opts);
     let hint = std::fs::read(dir.path().join("000001.hint")).unwrap();
     let data_len = std::fs::metadata(dir.path().join("000001.data"))
         .unwrap()

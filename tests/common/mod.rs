@@ -67,3 +67,24 @@ impl Rng {
         self.next() % n
     }
 }
+
+/// Waits until every sealed data file of the store in `dir` (all but the newest) has its
+/// hint file: a writable open has the background worker write those still missing (a
+/// close waits only for the one being written). Panics after 30 s.
+pub fn wait_for_hints(dir: &Path, opts: &bitcask::Options) {
+    let db = bitcask::Db::open(dir, opts.clone()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let data = data_files(dir);
+        let sealed = &data[..data.len().saturating_sub(1)];
+        if sealed.iter().all(|d| d.with_extension("hint").exists()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hint files not written within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    db.close().unwrap();
+}
