@@ -99,7 +99,7 @@ pub(super) struct Target<'k> {
 
 /// Files at least this large are loaded by two threads.
 const PARALLEL_LOAD_BYTES: usize = 1 << 20;
-/// Records of a scanned file after which the keydir is grown for the whole file.
+/// Records of a scanned file applied, after which the keydir is grown for the whole file.
 const ESTIMATE_AFTER: u64 = 1 << 14;
 /// Bytes of partitioned records (about 60 per 16-byte key) a round gathers before applying.
 const ROUND_BYTES: usize = 8 << 20;
@@ -111,8 +111,9 @@ type Sink<'s, 'a> = &'s mut dyn FnMut(u32, u64, Header, &'a [u8]);
 /// into the sink, and folds those records into the keydir; returns what `produce` returned
 /// and the highest seq seen. `estimate_from`: the data file's length when nothing was
 /// reserved for its records (a scan: their number is unknown), so that the keydir is grown
-/// once, from the density of the first records, rather than step by step (rehashing every
-/// key each time: a tenth of the CPU of scanning a 1M-key file).
+/// once, from the density of the first records and the share of them that were new keys,
+/// rather than step by step (rehashing every key each time: a tenth of the CPU of scanning
+/// a 1M-key file) or for keys that are not new (shrunk again at the end: a rehash too).
 ///
 /// Records arrive in file order, which is random order for the keydir: inserted one by one,
 /// each cost a cache and TLB miss into tables and arenas far larger than the caches (about
@@ -145,6 +146,7 @@ fn load_records<'a, R: Send>(
             (keydir.mode() == KeydirMode::Keys).then(|| Round::new(range.len(), budget));
         let mut queue = VecDeque::with_capacity(AHEAD + 1);
         let mut seen = 0u64;
+        let mut estimate_from = estimate_from;
         let produced = produce(&mut |file_id, off, header, key| {
             let hash = keydir.hash(key);
             let shard = Keydir::shard_index_of(hash);
@@ -152,9 +154,15 @@ fn load_records<'a, R: Send>(
                 return;
             }
             seen += 1;
-            if let Some(len) = estimate_from.filter(|_| seen == ESTIMATE_AFTER) {
+            // Once enough records are applied (the first round, for the keys layout): room
+            // for the rest of the file at the rate its records have been new keys (a file
+            // of overwrites adds none).
+            if let Some(len) = estimate_from.filter(|_| loader.applied >= ESTIMATE_AFTER) {
                 let expected = seen.saturating_mul(len) / (off + 1).max(1);
-                loader.reserve_each(expected as usize / range.len());
+                let new = expected.saturating_sub(seen) as f64 * loader.added as f64
+                    / loader.applied as f64;
+                loader.reserve_each(new as usize / range.len());
+                estimate_from = None;
             }
             match &mut round {
                 Some(round) => {
@@ -284,6 +292,9 @@ struct Loader<'k> {
     stats: LocalStats,
     now_ms: u64,
     max_seq: u64,
+    /// Records applied, and how many of them were keys not met before.
+    applied: u64,
+    added: u64,
     /// The first record that could not be loaded (see `apply`).
     error: Option<crate::error::Error>,
 }
@@ -317,6 +328,8 @@ impl<'k> Loader<'k> {
             stats: LocalStats::default(),
             now_ms,
             max_seq: 0,
+            applied: 0,
+            added: 0,
             error: None,
         }
     }
@@ -411,6 +424,10 @@ impl<'k> Loader<'k> {
                 return;
             }
         };
+        self.applied += 1;
+        if let Loaded::New = loaded {
+            self.added += 1;
+        }
         match loaded {
             Loaded::Stale => {
                 stats.add_dead(file_id, rec_len);
