@@ -15,6 +15,26 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+/* Copies each value into the reused `pool` buffer, then into a fresh one (the caller's copy),
+ * after a read pass over it when `read_pass` (the CRC check); returns the seconds taken. */
+static double two_copies(const char *src, char *pool, size_t v, size_t n, int read_pass,
+                         long *s) {
+    double t = now();
+    for (size_t i = 0; i < n; i++) {
+        if (read_pass) {
+            long x = 0;
+            for (size_t j = 0; j < v; j += 64) x += src[i * v + j];
+            *s += x;
+        }
+        memcpy(pool, src + i * v, v);
+        char *b = malloc(v);
+        memcpy(b, pool, v);
+        *s += b[i];
+        free(b);
+    }
+    return now() - t;
+}
+
 int main(void) {
     size_t v = 1 << 20, n = 256;
     char *src = malloc(v * n), *pool = malloc(v);
@@ -30,27 +50,8 @@ int main(void) {
             free(a);
         }
         double one = now() - t;
-        t = now();
-        for (size_t i = 0; i < n; i++) {
-            memcpy(pool, src + i * v, v);
-            char *b = malloc(v);
-            memcpy(b, pool, v);
-            s += b[i];
-            free(b);
-        }
-        double two = now() - t;
-        t = now();
-        for (size_t i = 0; i < n; i++) {
-            long x = 0;
-            for (size_t j = 0; j < v; j += 64) x += src[i * v + j];
-            s += x;
-            memcpy(pool, src + i * v, v);
-            char *b = malloc(v);
-            memcpy(b, pool, v);
-            s += b[i];
-            free(b);
-        }
-        double three = now() - t;
+        double two = two_copies(src, pool, v, n, 0, &s);
+        double three = two_copies(src, pool, v, n, 1, &s);
         printf("one copy %.0f MiB/s | two copies %.0f MiB/s (%.2fx) | read pass + two copies "
                "%.0f MiB/s (%.2fx)  (%ld)\n",
                n / one, n / two, one / two, n / three, one / three, s);
