@@ -121,8 +121,8 @@ type Sink<'s, 'a> = &'s mut dyn FnMut(u32, u64, Header, &'a [u8]);
 /// copied, in rounds of `ROUND_BYTES`, into one buffer per shard, and each shard's records
 /// are then applied together, while that shard's table and arena (a sixty-fourth of the
 /// keydir) are close in cache and TLB. Files of `PARALLEL_LOAD_BYTES` or more are loaded by
-/// two threads, which each read the whole file and keep half of the shards: reading (decoding and hashing) costs a tenth of applying,
-/// and no thread waits for the other.
+/// two threads, which each read the whole file and keep half of the shards: reading
+/// (decoding and hashing) costs a fraction of applying, and no thread waits for the other.
 fn load_records<'a, R: Send>(
     to: Target<'_>,
     source_len: usize,
@@ -136,12 +136,12 @@ fn load_records<'a, R: Send>(
     } = to;
     let load = |range: Range<usize>| {
         let mut loader = Loader::new(keydir, range.clone(), now_ms, stats);
-        // Only the keys layout gains from rounds: the hashed one's tables are a third the
-        // size, and a key met again is confirmed from its record on disk, which no order of
-        // loading brings closer.
         // A record takes at most about twice its bytes in the file once copied (a hint
         // entry's 29 fixed bytes become 41): small files get small buffers.
         let budget = ROUND_BYTES.min(source_len.saturating_mul(2) / SHARDS * range.len());
+        // Only the keys layout gains from rounds: the hashed one's tables are a third the
+        // size, and a key met again is confirmed from its record on disk, which no order of
+        // loading brings closer.
         let mut round =
             (keydir.mode() == KeydirMode::Keys).then(|| Round::new(range.len(), budget));
         let mut queue = VecDeque::with_capacity(AHEAD + 1);
