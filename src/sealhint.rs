@@ -104,10 +104,9 @@ fn write_one(inner: &Inner, df: &DataFile) -> Result<bool> {
     // showed a later record of the same file to supersede cut a 1M-key hint from 81.6 MB to
     // 45 MB and its reopen by half, but the simulated power cuts (`sim_crash`, hashed keydir)
     // then brought an older value back, about one run in 25, and the cause is not found yet.
-    let superseded = |_: &[u8], _: u64| false;
     df.storage()
         .read_with(0, size as usize, &mut |bytes| {
-            clean_end = hint::add_data_entries(bytes, &mut writer, superseded);
+            clean_end = hint::add_data_entries(bytes, &mut writer);
         })
         .map_err(|e| Error::io(format!("reading {}", df.name()), e))?;
     // A sealed file was trimmed to its records: a hint covers it exactly or not at all.
