@@ -126,17 +126,27 @@ impl HintWriter {
     }
 }
 
-/// Adds to `w` an entry for every record of `data`, a data file's bytes. Returns where the
-/// records end when `data` is a clean run of intact records followed by nothing or zeros
-/// (then the hint describes the file up to there: finish `w`); `None` when the file has damage
-/// or an unfinished batch, so no hint can describe it (open scans such a file).
-pub(crate) fn add_data_entries(data: &[u8], w: &mut HintWriter) -> io::Result<Option<u64>> {
+/// Adds to `w` an entry for every record of `data`, a data file's bytes, except those for
+/// which `superseded(key, offset)` says a later record of the same key in the same file
+/// replaces them (counted as superseded bytes). Returns where the records end when `data` is
+/// a clean run of intact records followed by nothing or zeros (then the hint describes the
+/// file up to there: finish `w`); `None` when the file has damage or an unfinished batch, so
+/// no hint can describe it (open scans such a file).
+pub(crate) fn add_data_entries(
+    data: &[u8],
+    w: &mut HintWriter,
+    mut superseded: impl FnMut(&[u8], u64) -> bool,
+) -> io::Result<Option<u64>> {
     let mut failed = None;
     let summary = crate::datafile::scan_bytes(data, &mut |off, rec| {
         if failed.is_some() {
             return;
         }
         let h = &rec.header;
+        if superseded(rec.key, off) {
+            w.add_superseded(h.record_len());
+            return;
+        }
         let e = HintEntry {
             seq: h.seq,
             expires_at: h.expires_at,

@@ -468,7 +468,8 @@ impl StorageFile for SimFile {
                 result = Err(io::Error::from_raw_os_error(libc::ENOSPC));
             }
         }
-        drop(st);
+        // The disk's lock is held until the write is in the inode: a power cut that another
+        // thread fires meanwhile must see it (or fail it), never let it land afterwards.
         let mut ino = self.inode.lock();
         let end = off as usize + bytes.len();
         if ino.current.len() < end {
@@ -481,7 +482,8 @@ impl StorageFile for SimFile {
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.check_writable()?;
-        self.disk.state.lock().mutate(self.epoch)?;
+        let mut st = self.disk.state.lock();
+        st.mutate(self.epoch)?;
         let mut ino = self.inode.lock();
         ino.current.resize(len as usize, 0);
         ino.log.push(FileOp::SetLen(len));
@@ -489,7 +491,10 @@ impl StorageFile for SimFile {
     }
 
     fn sync(&self) -> io::Result<()> {
-        self.disk.state.lock().mutate(self.epoch)?;
+        // Under the disk's lock: a sync that returns Ok happened before any power cut, so a
+        // cut fired by another thread cannot discard what it made durable.
+        let mut st = self.disk.state.lock();
+        st.mutate(self.epoch)?;
         let mut ino = self.inode.lock();
         ino.durable = ino.current.clone();
         ino.log.clear();
