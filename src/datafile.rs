@@ -264,6 +264,14 @@ pub fn scan_bytes_with<'b>(
                 pos += rec_len;
                 continue;
             }
+            if pending.is_empty() && !h.batch_cont() {
+                // A record on its own (the usual case) goes straight out: through `pending`
+                // it was moved twice.
+                visit(pos as u64, &rec);
+                pos += rec_len;
+                s.valid_end = pos as u64;
+                continue;
+            }
             pending.push((pos as u64, rec));
             if !h.batch_cont() {
                 for (off, rec) in pending.drain(..) {

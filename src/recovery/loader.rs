@@ -161,12 +161,21 @@ fn load_records<'a, R: Send>(
                 let expected = seen.saturating_mul(len) / (off + 1).max(1);
                 let new = expected.saturating_sub(seen) as f64 * loader.added as f64
                     / loader.applied as f64;
-                loader.reserve_each(new as usize / range.len());
+                // Shards get their share give or take a few standard deviations: without the
+                // slack, about half of them grew once more near the end, rehashing nearly
+                // all of their keys (a twentieth of a 1M-key scan's CPU).
+                let per_shard = new as usize / range.len();
+                loader.reserve_each(per_shard + per_shard / 32 + 64);
                 estimate_from = None;
             }
             match &mut round {
                 Some(round) => {
-                    if round.push(shard - range.start, hash, file_id, off, &header, key) {
+                    let full = round.push(shard - range.start, hash, file_id, off, &header, key);
+                    // A scan applies its first records early, so that the estimate above
+                    // comes after 16K records rather than after a whole round (150K of
+                    // small records, reached by growing each shard a dozen times).
+                    let first = estimate_from.is_some() && seen == ESTIMATE_AFTER;
+                    if full || first {
                         loader.apply_round(round);
                     }
                 }
