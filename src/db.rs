@@ -67,6 +67,8 @@ pub struct Db {
     /// Interval syncs, merge checks and hint writing, with the process's background
     /// scheduler (writable handles).
     background: Option<Registration>,
+    /// Set once a close has sealed the active file (a drop after `close` does not again).
+    sealed: bool,
 }
 
 /// The hour of the local day, 0..=23.
@@ -190,7 +192,11 @@ impl Db {
         let lock = lock_dir(&*storage, &dir, &opts)?;
         let inner = Arc::new(Inner::load(dir, storage, opts, lock)?);
         let background = start_background(&inner)?;
-        Ok(Db { inner, background })
+        Ok(Db {
+            inner,
+            background,
+            sealed: false,
+        })
     }
 
     /// Compacts every data file (the active one is sealed first) on the calling thread.
@@ -444,10 +450,16 @@ impl Db {
         // this handle that is running, so none outlives the close.
         self.inner.cancel.store(true, Ordering::Relaxed);
         self.background = None;
-        match &self.inner.writer {
-            Some(w) => w.lock().finish(),
-            None => Ok(()),
+        let Some(writer) = &self.inner.writer else {
+            return Ok(());
+        };
+        let mut w = writer.lock();
+        w.finish()?;
+        if !self.sealed {
+            self.sealed = true;
+            sealhint::seal_at_close(&self.inner, &w.active_prefix().0);
         }
+        Ok(())
     }
 }
 

@@ -223,8 +223,8 @@ fn a_sealed_hint_leaves_out_records_superseded_in_its_file() {
             .unwrap();
     }
     let want = |i: u32| match i {
-        _ if i % 3 == 0 => Some(value(i, 2)),
-        _ if i % 5 == 0 => None,
+        _ if i.is_multiple_of(3) => Some(value(i, 2)),
+        _ if i.is_multiple_of(5) => None,
         _ => Some(value(i, 1)),
     };
     let ids = wait_for_hints(&dir);
@@ -268,8 +268,10 @@ fn a_sealed_hint_leaves_out_records_superseded_in_its_file() {
     for &id in &ids {
         fs::remove_file(dir.join(hint_file_name(id))).unwrap();
     }
-    let mut ro = small_files();
-    ro.read_only = true;
+    let ro = Options {
+        read_only: true,
+        ..small_files()
+    };
     let db = Db::open(&dir, ro).unwrap();
     for i in 0..300 {
         assert_eq!(
@@ -301,4 +303,64 @@ fn a_sealed_hint_leaves_out_records_superseded_in_its_file() {
         );
     }
     assert_eq!(db.stats().dead_bytes(), 0);
+}
+
+#[test]
+fn close_gives_a_large_active_file_a_hint_and_the_next_open_starts_a_new_one() {
+    let t = TempDir::new("sealhint-close");
+    let dir = t.join("store");
+    let big = |i: u32, round: u32| format!("{i} {round} {}", "v".repeat(400)).into_bytes();
+    let db = Db::open(&dir, Options::default()).unwrap();
+    // About 1.3 MiB in the only data file, with overwrites and deletes in it.
+    for round in 0..2 {
+        for i in 0..1500u32 {
+            db.put(format!("key{i:05}").as_bytes(), &big(i, round))
+                .unwrap();
+        }
+    }
+    for i in (0..1500u32).step_by(10) {
+        db.delete(format!("key{i:05}").as_bytes()).unwrap();
+    }
+    let want = |i: u32| (!i.is_multiple_of(10)).then(|| big(i, 1));
+    db.close().unwrap();
+    let (ids, good) = hinted(&dir);
+    assert_eq!(
+        (ids.clone(), good),
+        (vec![1], vec![1]),
+        "the closed active file has a hint"
+    );
+
+    // The next open loads it from the hint and appends to a new file.
+    let db = Db::open(&dir, Options::default()).unwrap();
+    assert_eq!(db.stats().recovery.hint_fallbacks, 0);
+    for i in 0..1500 {
+        assert_eq!(db.get(format!("key{i:05}").as_bytes()).unwrap(), want(i));
+    }
+    db.put(b"after", b"reopen").unwrap();
+    db.close().unwrap();
+    let (ids, good) = hinted(&dir);
+    assert_eq!(ids, vec![1, 2]);
+    assert_eq!(good, vec![1], "a small active file is left to be scanned");
+    let db = Db::open(&dir, Options::default()).unwrap();
+    assert_eq!(db.get(b"after").unwrap().as_deref(), Some(&b"reopen"[..]));
+    for i in 0..1500 {
+        assert_eq!(db.get(format!("key{i:05}").as_bytes()).unwrap(), want(i));
+    }
+    // Per-file counts from the hint match those of a scan of the same files.
+    let counts = |db: &Db| {
+        db.stats()
+            .files
+            .iter()
+            .map(|(id, f)| (*id, f.total_bytes, f.dead_bytes))
+            .collect::<Vec<_>>()
+    };
+    let from_hint = counts(&db);
+    drop(db);
+    fs::remove_file(dir.join(hint_file_name(1))).unwrap();
+    let ro = Options {
+        read_only: true,
+        ..Options::default()
+    };
+    let db = Db::open(&dir, ro).unwrap();
+    assert_eq!(counts(&db), from_hint);
 }
