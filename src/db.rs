@@ -439,7 +439,8 @@ impl Db {
         }
     }
 
-    /// Syncs and trims the active file and releases the directory lock. Dropping a `Db` does
+    /// Syncs and trims the active file and releases the directory lock; an active file of
+    /// 1 MiB or more also gets its hint file (see `bc_close`). Dropping a `Db` does
     /// the same but cannot report errors.
     pub fn close(mut self) -> Result<()> {
         self.shutdown()
