@@ -454,6 +454,8 @@ impl Db {
         let Some(writer) = &self.inner.writer else {
             return Ok(());
         };
+        // The hint lock before the writer's, in the order a merge takes them.
+        let _no_merge = self.inner.hint_lock.lock();
         let mut w = writer.lock();
         w.finish()?;
         if !self.sealed {

@@ -87,9 +87,10 @@ pub(crate) fn write_pending(inner: &Inner) {
 /// command-line tool, a test) from collecting a file per session.
 pub(crate) const SEAL_AT_CLOSE_BYTES: u64 = 1 << 20;
 
-/// Called by close, after the active file was trimmed and synced, with no writer left: gives
-/// the active file a hint when it holds at least `SEAL_AT_CLOSE_BYTES`, so that the next
-/// open loads every file from a hint instead of scanning this one. That open then starts a
+/// Called by close, holding the hint lock and the writer's, after the active file was trimmed
+/// and synced (no write can follow): gives the active file a hint when it holds at least
+/// `SEAL_AT_CLOSE_BYTES`, so that the next open loads every file from a hint instead of
+/// scanning this one. That open then starts a
 /// new active file, as after a merge (a file with a hint is never appended to). Close thus
 /// costs at most one file's hint, as it did already when it waited for a sealed file's hint;
 /// a failure leaves no hint, and the next open scans the file as before.
@@ -97,7 +98,6 @@ pub(crate) fn seal_at_close(inner: &Inner, active: &DataFile) {
     if active.storage().size() < SEAL_AT_CLOSE_BYTES.min(inner.opts.file_limit() / 2) {
         return;
     }
-    let _no_merge = inner.hint_lock.lock();
     let _ = write_one(inner, active, Omit::Nothing);
 }
 
