@@ -113,7 +113,9 @@ fn run(args: &[String]) {
             .display()
             .to_string()
     }));
-    println!("{n} keys, keydir {keydir}, {rounds} rounds; first open and close of a new process, ms");
+    println!(
+        "{n} keys, keydir {keydir}, {rounds} rounds; first open and close of a new process, ms"
+    );
     for h in HISTORIES {
         let dir = base.join(h);
         child(&["write", &dir.display().to_string(), h, &n.to_string()]);
