@@ -90,10 +90,10 @@ pub(crate) const SEAL_AT_CLOSE_BYTES: u64 = 1 << 20;
 /// Called by close, holding the hint lock and the writer's, after the active file was trimmed
 /// and synced (no write can follow): gives the active file a hint when it holds at least
 /// `SEAL_AT_CLOSE_BYTES`, so that the next open loads every file from a hint instead of
-/// scanning this one. That open then starts a
-/// new active file, as after a merge (a file with a hint is never appended to). Close thus
-/// costs at most one file's hint, as it did already when it waited for a sealed file's hint;
-/// a failure leaves no hint, and the next open scans the file as before.
+/// scanning this one. That open then starts a new active file, as after a merge (a file with
+/// a hint is never appended to). Close thus costs at most one file's hint, as it did already
+/// when it waited for a sealed file's hint; a failure leaves no hint, and the next open scans
+/// the file as before.
 pub(crate) fn seal_at_close(inner: &Inner, active: &DataFile) {
     if active.storage().size() < SEAL_AT_CLOSE_BYTES.min(inner.opts.file_limit() / 2) {
         return;
@@ -109,9 +109,8 @@ enum Omit {
     /// background worker can afford.
     Superseded,
     /// None: close waits for the hint, and lists every record instead (55 ms for the same
-    /// file). The next open then only also compares the keys written twice within this one
-    /// file, which in a store written twice is none (the second writes of its keys go to
-    /// later files).
+    /// file). The next open then also compares the keys written twice within this one file:
+    /// in a store written twice, none (the second writes of its keys go to later files).
     Nothing,
 }
 

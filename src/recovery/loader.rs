@@ -119,8 +119,8 @@ type Sink<'s, 'a> = &'s mut dyn FnMut(u32, u64, Header, &'a [u8]);
 /// into the sink, and folds those records into the keydir; returns what `produce` returned
 /// and the highest seq seen. `estimate_from`: the data file's length when nothing was
 /// reserved for its records (a scan, whose number of records is unknown, or a hint loaded
-/// into a keydir that holds keys already, whose share of new keys is), so that the keydir is grown
-/// once, from the density of the first records and the share of them that were new keys,
+/// into a keydir that holds keys already, whose share of new keys is unknown), so that the
+/// keydir is grown once, from the density of the first records and the share of them that were new keys,
 /// rather than step by step (rehashing every key each time: a tenth of the CPU of scanning
 /// a 1M-key file) or for keys that are not new (shrunk again at the end: a rehash too).
 ///
