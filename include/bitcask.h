@@ -451,8 +451,9 @@ int32_t bc_open(const char *path,
 /**
  * Syncs all writes, trims and closes the files, releases the lock and frees the handle.
  * When the active data file holds 1 MiB or more (or half of `max_file_size`), close also
- * writes its hint file, so that the next open reads no data file in full: about 55 ms for a
- * file of 1M small records, bounded by `max_file_size`, never by the store's size.
+ * writes its hint file, so that the next open reads no data file in full: 55-64 ms for a
+ * 148 MB file of 1M small records on the project's machine (about 0.4 ms per MB), bounded by
+ * `max_file_size` (256 MiB by default), never by the store's size.
  * The handle is freed even when an error is returned; never use it again. No other thread
  * may be using the handle. NULL is a no-op returning `BC_OK`.
  * Returns `BC_OK` or `BC_IO` (the final sync failed: writes since the last successful sync
