@@ -166,18 +166,27 @@ pub(crate) fn add_data_entries(
     Ok(clean.then_some(summary.valid_end))
 }
 
+/// The trailer's length for the version `bytes`' magic names; `None` for an unknown magic
+/// (or too few bytes to hold one).
+fn trailer_len(bytes: &[u8]) -> Option<usize> {
+    match bytes.get(..MAGIC.len())? {
+        m if m == MAGIC => Some(TRAILER),
+        m if m == MAGIC_V1 => Some(TRAILER_V1),
+        _ => None,
+    }
+}
+
 /// The entries and the trailer of an intact hint file of either version.
 fn parse(bytes: &[u8]) -> Result<(&[u8], HintSummary), String> {
-    let trailer = match bytes.get(..MAGIC.len()) {
-        Some(m) if m == MAGIC => TRAILER,
-        Some(m) if m == MAGIC_V1 => TRAILER_V1,
-        Some(_) => return Err("bad magic".into()),
-        None => {
+    let trailer = match trailer_len(bytes) {
+        Some(t) => t,
+        None if bytes.len() < MAGIC.len() => {
             return Err(format!(
                 "{} bytes is too short for a hint file",
                 bytes.len()
             ))
         }
+        None => return Err("bad magic".into()),
     };
     if bytes.len() < MAGIC.len() + trailer {
         return Err(format!(
@@ -260,10 +269,8 @@ pub fn check_summary(bytes: &[u8], data_len: u64) -> Result<HintSummary, String>
 /// Visits the entries of a hint file that `decode` has already accepted, without checking
 /// it again.
 pub fn visit_checked<'a>(bytes: &'a [u8], visit: impl FnMut(&HintEntry<'a>)) {
-    let trailer = match bytes.get(..MAGIC.len()) {
-        Some(m) if m == MAGIC => TRAILER,
-        Some(m) if m == MAGIC_V1 => TRAILER_V1,
-        _ => return,
+    let Some(trailer) = trailer_len(bytes) else {
+        return;
     };
     if bytes.len() >= MAGIC.len() + trailer {
         let _ = walk(&bytes[MAGIC.len()..bytes.len() - trailer], visit);

@@ -107,7 +107,8 @@ pub(super) struct Target<'k> {
 
 /// Files at least this large are loaded by two threads.
 const PARALLEL_LOAD_BYTES: usize = 1 << 20;
-/// Records of a scanned file applied, after which the keydir is grown for the whole file.
+/// Records applied (of a scan, or of a hint into a keydir holding keys), after which the
+/// keydir is grown for the whole file.
 const ESTIMATE_AFTER: u64 = 1 << 14;
 /// Bytes of partitioned records (about 60 per 16-byte key) a round gathers before applying.
 const ROUND_BYTES: usize = 8 << 20;
@@ -120,8 +121,8 @@ type Sink<'s, 'a> = &'s mut dyn FnMut(u32, u64, Header, &'a [u8]);
 /// and the highest seq seen. `estimate_from`: the data file's length when nothing was
 /// reserved for its records (a scan, whose number of records is unknown, or a hint loaded
 /// into a keydir that holds keys already, whose share of new keys is unknown), so that the
-/// keydir is grown once, from the density of the first records and the share of them that were new keys,
-/// rather than step by step (rehashing every key each time: a tenth of the CPU of scanning
+/// keydir is grown once, from the density of the first records and the share of them that
+/// were new keys, rather than step by step (rehashing every key each time: a tenth of the CPU of scanning
 /// a 1M-key file) or for keys that are not new (shrunk again at the end: a rehash too).
 ///
 /// Records arrive in file order, which is random order for the keydir: inserted one by one,
@@ -364,6 +365,7 @@ impl<'k> Loader<'k> {
         debug_assert_eq!(round.parts.len(), self.shards.len());
         round.bytes = 0;
         for part in round.parts.iter_mut() {
+            // Per part: the queue borrows the part's bytes (64 small allocations a round).
             let mut queue = VecDeque::with_capacity(AHEAD + 1);
             for p in decode(part) {
                 self.pipeline(&mut queue, p);
