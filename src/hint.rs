@@ -176,8 +176,9 @@ fn trailer_len(bytes: &[u8]) -> Option<usize> {
     }
 }
 
-/// The entries and the trailer of an intact hint file of either version.
-fn parse(bytes: &[u8]) -> Result<(&[u8], HintSummary), String> {
+/// The entries and the trailer of a hint file of either version, its checksum not yet
+/// verified (`check_checksum`).
+fn layout(bytes: &[u8]) -> Result<(&[u8], HintSummary), String> {
     let trailer = match trailer_len(bytes) {
         Some(t) => t,
         None if bytes.len() < MAGIC.len() => {
@@ -194,11 +195,6 @@ fn parse(bytes: &[u8]) -> Result<(&[u8], HintSummary), String> {
             bytes.len()
         ));
     }
-    let crc_at = bytes.len() - 4;
-    let stored = u32::from_le_bytes(bytes[crc_at..].try_into().unwrap());
-    if crc32fast::hash(&bytes[..crc_at]) != stored {
-        return Err("checksum mismatch".into());
-    }
     let trailer_at = bytes.len() - trailer;
     let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
     let summary = HintSummary {
@@ -210,6 +206,23 @@ fn parse(bytes: &[u8]) -> Result<(&[u8], HintSummary), String> {
         },
     };
     Ok((&bytes[MAGIC.len()..trailer_at], summary))
+}
+
+/// Whether the CRC in the last 4 bytes matches every byte before it.
+pub fn check_checksum(bytes: &[u8]) -> Result<(), String> {
+    layout(bytes)?;
+    let crc_at = bytes.len() - 4;
+    let stored = u32::from_le_bytes(bytes[crc_at..].try_into().unwrap());
+    if crc32fast::hash(&bytes[..crc_at]) != stored {
+        return Err("checksum mismatch".into());
+    }
+    Ok(())
+}
+
+/// The entries and the trailer of an intact hint file of either version.
+fn parse(bytes: &[u8]) -> Result<(&[u8], HintSummary), String> {
+    check_checksum(bytes)?;
+    layout(bytes)
 }
 
 /// Verifies a whole hint file (either version) and then visits its entries. Returns a
@@ -247,12 +260,27 @@ pub fn check(bytes: &[u8], data_len: u64) -> Result<u64, String> {
 
 /// `check`, returning the whole trailer.
 pub fn check_summary(bytes: &[u8], data_len: u64) -> Result<HintSummary, String> {
+    check_checksum(bytes)?;
+    check_entries(bytes, data_len)
+}
+
+/// `check_summary` without the checksum (`check_checksum`), so that a caller can verify
+/// that on another thread meanwhile: one pass over the entries checks their count against
+/// the trailer and that they fit the data file of `data_len` bytes.
+pub fn check_entries(bytes: &[u8], data_len: u64) -> Result<HintSummary, String> {
+    let (body, summary) = layout(bytes)?;
     let mut covered = 0u64;
     let mut fits = true;
-    let summary = decode_summary(bytes, |e| {
+    let n = walk(body, |e| {
         covered += e.record_len();
         fits &= e.offset as u64 + e.record_len() <= data_len;
     })?;
+    if n != summary.entries {
+        return Err(format!(
+            "holds {n} entries but its trailer says {}",
+            summary.entries
+        ));
+    }
     if !fits {
         return Err("an entry lies past the end of the data file".into());
     }

@@ -519,15 +519,12 @@ impl Keydir {
         self.shards.iter().map(|s| s.read().memory_bytes()).sum()
     }
 
-    /// Sizes every shard for `n` keys spread over the shards (before a bulk load).
-    pub fn reserve(&self, n: usize) {
+    /// The room each shard needs for `n` keys spread over the shards (before a bulk load).
+    pub fn room_per_shard(n: usize) -> usize {
         // Keys spread binomially: a few standard deviations over the mean covers every
         // shard without the hashed layout paying for slack it never fills.
         let mean = n / SHARDS;
-        let per_shard = mean + 4 * (mean as f64).sqrt() as usize + 16;
-        for shard in self.shards.iter() {
-            shard.write().reserve(per_shard);
-        }
+        mean + 4 * (mean as f64).sqrt() as usize + 16
     }
 
     /// Drops the delete placeholders left by loading and sizes each shard to its keys.

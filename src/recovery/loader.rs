@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::path::Path;
 
-use parking_lot::RwLockWriteGuard;
+use parking_lot::{Mutex, RwLockWriteGuard};
 
 use crate::datafile::{scan_bytes, DataFile, ScanSummary};
 use crate::error::Result;
@@ -38,20 +38,36 @@ pub(super) fn load_hint(
 }
 
 fn load_hint_bytes(bytes: &[u8], df: &DataFile, to: Target<'_>, max_seq: &mut u64) -> Result<bool> {
-    let Ok(summary) = hint::check_summary(bytes, df.storage().size()) else {
+    let data_len = df.storage().size();
+    // The checksum and the pass over the entries are each a few milliseconds for a 1M-key
+    // hint, before any record can be applied: on two threads for a large file.
+    let checked = if bytes.len() >= PARALLEL_LOAD_BYTES {
+        std::thread::scope(|scope| {
+            let checksum = scope.spawn(|| hint::check_checksum(bytes));
+            let entries = hint::check_entries(bytes, data_len);
+            let checksum = checksum
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            checksum.and(entries)
+        })
+    } else {
+        hint::check_summary(bytes, data_len)
+    };
+    let Ok(summary) = checked else {
         return Ok(false);
     };
-    // Into an empty keydir every entry is a new key: room for all of them at once. Otherwise
-    // many may be keys met before (a file of overwrites), and room for every entry would
-    // grow the whole keydir only for `finish_load` to shrink it back, two rehashes of every
-    // key (60 ms of a 1M-key open): the loader estimates the new keys as for a scan.
-    let fresh = to.keydir.len() == 0;
-    if fresh {
-        to.keydir.reserve(summary.entries as usize);
-    }
-    let estimate_from = (!fresh).then(|| df.storage().size());
+    // Into an empty keydir every entry is a new key: room for all of them at once (each
+    // loading thread sizes its own shards). Otherwise many may be keys met before (a file
+    // of overwrites), and room for every entry would grow the whole keydir only for
+    // `finish_load` to shrink it back, two rehashes of every key (60 ms of a 1M-key open):
+    // the loader estimates the new keys as for a scan.
+    let room = if to.keydir.len() == 0 {
+        Room::Exactly(summary.entries as usize)
+    } else {
+        Room::Estimate(data_len)
+    };
     let id = df.id();
-    let ((), seq) = load_records(to, bytes.len(), estimate_from, |sink| {
+    let ((), seq) = load_records(to, bytes.len(), room, |sink| {
         hint::visit_checked(bytes, |e| {
             let h = Header {
                 crc: 0,
@@ -79,9 +95,12 @@ pub(super) fn scan_file(df: &DataFile, to: Target<'_>, max_seq: &mut u64) -> Res
     let id = df.id();
     let mut failed = None;
     let summary = df.scan_with(|bytes| {
-        let loaded = load_records(to, bytes.len(), Some(bytes.len() as u64), |sink| {
-            scan_bytes(bytes, &mut |off, rec| sink(id, off, rec.header, rec.key))
-        });
+        let loaded = load_records(
+            to,
+            bytes.len(),
+            Room::Estimate(bytes.len() as u64),
+            |sink| scan_bytes(bytes, &mut |off, rec| sink(id, off, rec.header, rec.key)),
+        );
         match loaded {
             Ok((summary, seq)) => {
                 *max_seq = (*max_seq).max(seq);
@@ -103,6 +122,7 @@ pub(super) struct Target<'k> {
     pub(super) keydir: &'k Keydir,
     pub(super) stats: &'k FileTable,
     pub(super) now_ms: u64,
+    pub(super) rounds: &'k Rounds,
 }
 
 /// Files at least this large are loaded by two threads.
@@ -113,17 +133,25 @@ const ESTIMATE_AFTER: u64 = 1 << 14;
 /// Bytes of partitioned records (about 60 per 16-byte key) a round gathers before applying.
 const ROUND_BYTES: usize = 8 << 20;
 
+/// How the loader makes room in the keydir for one file's records.
+#[derive(Clone, Copy)]
+enum Room {
+    /// This many records, every one a new key (a hint file loaded into an empty keydir).
+    Exactly(usize),
+    /// Unknown (a scan, or a hint loaded into a keydir that holds keys already): grown once,
+    /// from the density of the first records in the source of this many bytes and the share
+    /// of them that were new keys.
+    Estimate(u64),
+}
+
 /// A place to put each record read while loading: (file id, offset, header, key).
 type Sink<'s, 'a> = &'s mut dyn FnMut(u32, u64, Header, &'a [u8]);
 
 /// Runs `produce`, which reads one file's records (`source_len` bytes of hint or data file)
 /// into the sink, and folds those records into the keydir; returns what `produce` returned
-/// and the highest seq seen. `estimate_from`: the data file's length when nothing was
-/// reserved for its records (a scan, whose number of records is unknown, or a hint loaded
-/// into a keydir that holds keys already, whose share of new keys is unknown), so that the
-/// keydir is grown once, from the density of the first records and the share of them that
-/// were new keys, rather than step by step (rehashing every key each time: a tenth of the CPU of scanning
-/// a 1M-key file) or for keys that are not new (shrunk again at the end: a rehash too).
+/// and the highest seq seen. `room` says how the keydir is sized for the file: once, rather
+/// than step by step (rehashing every key each time: a tenth of the CPU of scanning a 1M-key
+/// file) or for keys that are not new (shrunk again at the end: a rehash too).
 ///
 /// Records arrive in file order, which is random order for the keydir: inserted one by one,
 /// each cost a cache and TLB miss into tables and arenas far larger than the caches (about
@@ -136,13 +164,14 @@ type Sink<'s, 'a> = &'s mut dyn FnMut(u32, u64, Header, &'a [u8]);
 fn load_records<'a, R: Send>(
     to: Target<'_>,
     source_len: usize,
-    estimate_from: Option<u64>,
+    room: Room,
     produce: impl Fn(Sink<'_, 'a>) -> R + Sync,
 ) -> Result<(R, u64)> {
     let Target {
         keydir,
         stats,
         now_ms,
+        rounds,
     } = to;
     let load = |range: Range<usize>| {
         let mut loader = Loader::new(keydir, range.clone(), now_ms, stats);
@@ -153,10 +182,16 @@ fn load_records<'a, R: Send>(
         // size, and a key met again is confirmed from its record on disk, which no order of
         // loading brings closer.
         let mut round =
-            (keydir.mode() == KeydirMode::Keys).then(|| Round::new(range.len(), budget));
+            (keydir.mode() == KeydirMode::Keys).then(|| rounds.take(range.len(), budget));
         let mut queue = VecDeque::with_capacity(AHEAD + 1);
         let mut seen = 0u64;
-        let mut estimate_from = estimate_from;
+        let mut estimate_from = match room {
+            Room::Exactly(n) => {
+                loader.reserve_each(Keydir::room_per_shard(n));
+                None
+            }
+            Room::Estimate(len) => Some(len),
+        };
         let produced = produce(&mut |file_id, off, header, key| {
             let hash = keydir.hash(key);
             let shard = Keydir::shard_index_of(hash);
@@ -178,32 +213,36 @@ fn load_records<'a, R: Send>(
                 loader.reserve_each(per_shard + per_shard / 32 + 64);
                 estimate_from = None;
             }
-            match &mut round {
-                Some(round) => {
-                    let full = round.push(shard - range.start, hash, file_id, off, &header, key);
-                    // A scan applies its first records early, so that the estimate above
-                    // comes after 16K records rather than after a whole round (150K of
-                    // small records, reached by growing each shard a dozen times).
-                    let first = estimate_from.is_some() && seen == ESTIMATE_AFTER;
-                    if full || first {
-                        loader.apply_round(round);
-                    }
+            let p = Pending {
+                hash,
+                file_id,
+                off,
+                header,
+                key,
+            };
+            let Some(round) = &mut round else {
+                return loader.pipeline(&mut queue, p);
+            };
+            let part = shard - range.start;
+            if !round.push(part, &p) {
+                loader.apply_round(round);
+                if !round.push(part, &p) {
+                    // Larger than a part (a long key in a small file's round).
+                    return loader.apply(p);
                 }
-                None => loader.pipeline(
-                    &mut queue,
-                    Pending {
-                        hash,
-                        file_id,
-                        off,
-                        header,
-                        key,
-                    },
-                ),
+            }
+            // A scan applies its first records early, so that the estimate above comes
+            // after 16K records rather than after a whole round (150K of small records,
+            // reached by growing each shard a dozen times).
+            let first = estimate_from.is_some() && seen == ESTIMATE_AFTER;
+            if round.full() || first {
+                loader.apply_round(round);
             }
         });
         loader.drain(&mut queue);
-        if let Some(round) = &mut round {
-            loader.apply_round(round);
+        if let Some(mut round) = round {
+            loader.apply_round(&mut round);
+            rounds.give_back(round);
         }
         let (local, seq, failed) = loader.finish();
         stats.absorb(&local);
@@ -223,52 +262,121 @@ fn load_records<'a, R: Send>(
     failed.map_or(Ok((produced, seq)), Err)
 }
 
-/// One round of records, copied into one buffer per shard as `[hash u64][file_id u32]
+/// One round of records, copied into one part per shard as `[hash u64][file_id u32]
 /// [offset u32][seq u64][expires_at u64][value_len u32][key_len u32][flags u8][key]` (native
-/// byte order: the buffers never leave the process).
+/// byte order: the parts never leave the process).
+///
+/// The parts share one buffer, backed by huge pages where the kernel allows (`advise_huge_pages`)
+/// and kept for the open's next file (`Rounds`): as 32 separate growing vectors, the buffers
+/// of a 1M-key open cost about 4,000 page faults per file, a tenth of its CPU on this VM.
 struct Round {
-    parts: Vec<Vec<u8>>,
+    buf: Vec<u8>,
+    /// One part per shard.
+    parts: usize,
+    /// Bytes of each part: part `i` holds `buf[i * each..i * each + lens[i]]`.
+    each: usize,
+    lens: Vec<usize>,
     bytes: usize,
 }
 
 const FIXED: usize = 41;
 
 impl Round {
-    /// Buffers for `shards` shards, with room for `bytes` spread evenly and a little more:
-    /// growing buffers while they are filled cost page faults and copies.
+    /// A round of `shards` parts with room for `bytes` spread evenly and a quarter more (the
+    /// shards' shares vary).
     fn new(shards: usize, bytes: usize) -> Round {
-        let each = bytes / shards + bytes / shards / 4;
+        let each = (bytes / shards + bytes / shards / 4).max(FIXED + 16);
+        let total = each * shards;
+        let mut buf = Vec::with_capacity(total);
+        // Advised while untouched: the zeroing below faults it in as huge pages.
+        crate::storage::advise_huge_pages(buf.spare_capacity_mut());
+        buf.resize(total, 0);
         Round {
-            parts: (0..shards).map(|_| Vec::with_capacity(each)).collect(),
+            buf,
+            parts: shards,
+            each,
+            lens: vec![0; shards],
             bytes: 0,
         }
     }
 
-    /// Adds a record; true once the round is full.
-    fn push(
-        &mut self,
-        part: usize,
-        hash: u64,
-        file_id: u32,
-        off: u64,
-        h: &Header,
-        key: &[u8],
-    ) -> bool {
-        let part = &mut self.parts[part];
-        let mut fixed = [0u8; FIXED];
-        fixed[0..8].copy_from_slice(&hash.to_ne_bytes());
-        fixed[8..12].copy_from_slice(&file_id.to_ne_bytes());
+    /// This round, made over into `shards` parts of about `bytes` each if it has the room.
+    fn reuse(mut self, shards: usize, bytes: usize) -> Option<Round> {
+        let each = self.buf.len() / shards;
+        if each < bytes / shards {
+            return None;
+        }
+        self.parts = shards;
+        self.each = each;
+        self.lens.clear();
+        self.lens.resize(shards, 0);
+        self.bytes = 0;
+        Some(self)
+    }
+
+    /// Adds a record to part `part`; false (adding nothing) when the part has no room left.
+    fn push(&mut self, part: usize, p: &Pending<'_>) -> bool {
+        let Pending {
+            hash,
+            file_id,
+            off,
+            header: h,
+            key,
+        } = p;
+        let len = self.lens[part];
+        let size = FIXED + key.len();
+        if len + size > self.each {
+            return false;
+        }
+        let at = part * self.each + len;
+        let rec = &mut self.buf[at..at + size];
+        rec[0..8].copy_from_slice(&hash.to_ne_bytes());
+        rec[8..12].copy_from_slice(&file_id.to_ne_bytes());
         // Offsets are 32-bit (max_file_size), as in the keydir's entries.
-        fixed[12..16].copy_from_slice(&(off as u32).to_ne_bytes());
-        fixed[16..24].copy_from_slice(&h.seq.to_ne_bytes());
-        fixed[24..32].copy_from_slice(&h.expires_at.to_ne_bytes());
-        fixed[32..36].copy_from_slice(&h.value_len.to_ne_bytes());
-        fixed[36..40].copy_from_slice(&(key.len() as u32).to_ne_bytes());
-        fixed[40] = h.flags;
-        part.extend_from_slice(&fixed);
-        part.extend_from_slice(key);
-        self.bytes += FIXED + key.len();
+        rec[12..16].copy_from_slice(&(*off as u32).to_ne_bytes());
+        rec[16..24].copy_from_slice(&h.seq.to_ne_bytes());
+        rec[24..32].copy_from_slice(&h.expires_at.to_ne_bytes());
+        rec[32..36].copy_from_slice(&h.value_len.to_ne_bytes());
+        rec[36..40].copy_from_slice(&(key.len() as u32).to_ne_bytes());
+        rec[40] = h.flags;
+        rec[FIXED..].copy_from_slice(key);
+        self.lens[part] = len + size;
+        self.bytes += size;
+        true
+    }
+
+    /// Whether the round holds enough to be applied.
+    fn full(&self) -> bool {
         self.bytes >= ROUND_BYTES
+    }
+
+    /// The records of part `part`.
+    fn part(&self, part: usize) -> &[u8] {
+        let at = part * self.each;
+        &self.buf[at..at + self.lens[part]]
+    }
+
+    fn clear(&mut self) {
+        self.lens.fill(0);
+        self.bytes = 0;
+    }
+}
+
+/// The rounds of one open, handed from file to file: made again for each file, their
+/// buffers were faulted in again each time.
+#[derive(Default)]
+pub(super) struct Rounds(Mutex<Vec<Round>>);
+
+impl Rounds {
+    /// A round of `shards` parts with room for about `bytes`.
+    fn take(&self, shards: usize, bytes: usize) -> Round {
+        let kept = self.0.lock().pop();
+        kept.and_then(|r| r.reuse(shards, bytes))
+            .unwrap_or_else(|| Round::new(shards, bytes))
+    }
+
+    fn give_back(&self, round: Round) {
+        self.0.lock().push(round);
     }
 }
 
@@ -362,17 +470,17 @@ impl<'k> Loader<'k> {
 
     /// Applies and empties `round`, whose buffers are this loader's shards' in order.
     fn apply_round(&mut self, round: &mut Round) {
-        debug_assert_eq!(round.parts.len(), self.shards.len());
-        round.bytes = 0;
-        for part in round.parts.iter_mut() {
-            // Per part: the queue borrows the part's bytes (64 small allocations a round).
-            let mut queue = VecDeque::with_capacity(AHEAD + 1);
-            for p in decode(part) {
+        debug_assert_eq!(round.parts, self.shards.len());
+        let mut queue = VecDeque::with_capacity(AHEAD + 1);
+        for part in 0..round.parts {
+            for p in decode(round.part(part)) {
                 self.pipeline(&mut queue, p);
             }
+            // Each part's records are drained before the next shard's start: the queue's
+            // prefetches are of one shard at a time.
             self.drain(&mut queue);
-            part.clear();
         }
+        round.clear();
     }
 
     /// Queues `p` and applies the record queued `AHEAD` records before it. Each record's

@@ -37,7 +37,7 @@ use crate::merge::commit::{self, remove_if_present, sync_dir};
 use crate::options::Options;
 use crate::stats::FileTable;
 use crate::storage::Storage;
-use loader::Target;
+use loader::{Rounds, Target};
 
 /// What recovery found that a user may want to know.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +213,7 @@ pub fn load(
     if !opts.read_only {
         add_active(&mut sources, dir)?;
     }
+    let rounds = Rounds::default();
     let mut loading = Loading {
         storage: &**storage,
         dir,
@@ -221,6 +222,7 @@ pub fn load(
             keydir,
             stats,
             now_ms,
+            rounds: &rounds,
         },
         max_seq: 0,
         out: Recovered {
