@@ -99,7 +99,7 @@ fn a_reopen_of_a_large_store_matches_what_was_written() {
 #[test]
 fn a_reopen_keeps_long_keys_among_short_ones() {
     let key = |i: u32| {
-        let len = if i % 40 == 0 {
+        let len = if i.is_multiple_of(40) {
             64 * 1024 - i as usize % 5
         } else {
             24
