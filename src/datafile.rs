@@ -246,6 +246,7 @@ pub fn scan_bytes_with<'b>(
     let mut s = ScanSummary::default();
     let mut pending: Vec<(u64, Record<'b>)> = Vec::new();
     let mut pos = 0usize;
+    let mut zero_from = bytes.len();
     while pos < bytes.len() {
         if let Some(rec) = decode_record(&bytes[pos..]) {
             let rec_len = rec.header.record_len() as usize;
@@ -282,7 +283,8 @@ pub fn scan_bytes_with<'b>(
             pos += rec_len;
             continue;
         }
-        if bytes[pos..].iter().all(|&b| b == 0) {
+        if all_zero(&bytes[pos..]) {
+            zero_from = pos;
             break;
         }
         // Damage: skip to the next position that holds an intact record.
@@ -296,9 +298,18 @@ pub fn scan_bytes_with<'b>(
         pos = next;
     }
     s.dropped_batch_records += pending.len() as u64;
-    let tail = &bytes[s.valid_end as usize..];
-    s.clean_tail = tail.iter().all(|&b| b == 0);
+    // Past `zero_from` every byte is known to be zero already.
+    s.clean_tail = all_zero(&bytes[s.valid_end as usize..zero_from]);
     s
+}
+
+/// Whether every byte of `bytes` is zero, 64 at a time: byte by byte, the check ran at a byte
+/// per cycle, and a killed writer's active file ends in up to 8 MiB of preallocated zeros,
+/// checked by each loading thread (a tenth of the CPU of scanning a 27 MB file).
+fn all_zero(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(64);
+    let zero_chunks = (&mut chunks).all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0);
+    zero_chunks && chunks.remainder().iter().all(|&b| b == 0)
 }
 
 #[cfg(test)]
@@ -334,6 +345,41 @@ mod tests {
         assert_eq!(seen.len(), 1);
         assert_eq!((s.valid_end, s.clean_tail), (end, false));
         assert_eq!(s.damaged, vec![(end, torn.len() as u64 - 2)]);
+    }
+
+    /// A tail is zero only if every byte is: one set byte anywhere (in a 64-byte block or in
+    /// the bytes after the last whole block) makes it damage, after a record or after an
+    /// incomplete batch.
+    #[test]
+    fn one_set_byte_anywhere_in_a_long_tail_is_damage() {
+        let head = rec(1, 0, b"a", b"1");
+        for tail in [64usize, 1000, 4096 + 37] {
+            for bad in [0, 1, 63, 64, tail / 2, tail - 1]
+                .into_iter()
+                .filter(|&i| i < tail)
+            {
+                let mut b = head.clone();
+                b.resize(head.len() + tail, 0);
+                b[head.len() + bad] = 0x40;
+                let (seen, s) = scan(&b);
+                assert_eq!(seen.len(), 1, "tail {tail}, set byte at {bad}");
+                assert!(!s.clean_tail, "tail {tail}, set byte at {bad}");
+                assert!(!s.damaged.is_empty(), "tail {tail}, set byte at {bad}");
+            }
+            let mut b = head.clone();
+            b.resize(head.len() + tail, 0);
+            assert!(scan(&b).1.clean_tail, "tail {tail} of zeros");
+        }
+        // Zeros after a batch that never completed: the batch's bytes are not a clean tail.
+        let mut b = head.clone();
+        b.extend(rec(2, FLAG_BATCH_CONT, b"b", b"2"));
+        b.resize(b.len() + 500, 0);
+        let (seen, s) = scan(&b);
+        assert_eq!(
+            (seen.len(), s.valid_end, s.clean_tail),
+            (1, head.len() as u64, false)
+        );
+        assert_eq!(s.dropped_batch_records, 1);
     }
 
     #[test]
