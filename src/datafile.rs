@@ -308,7 +308,7 @@ pub fn scan_bytes_with<'b>(
 /// checked by each loading thread (a tenth of the CPU of scanning a 27 MB file).
 fn all_zero(bytes: &[u8]) -> bool {
     let mut chunks = bytes.chunks_exact(64);
-    let zero_chunks = (&mut chunks).all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0);
+    let zero_chunks = chunks.all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0);
     zero_chunks && chunks.remainder().iter().all(|&b| b == 0)
 }
 
