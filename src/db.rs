@@ -514,9 +514,9 @@ impl Inner {
         opts: Options,
         lock: Option<DirLock>,
     ) -> Result<Inner> {
-        let keydir = Keydir::new(opts.keydir_mode()?);
+        let mut keydir = Keydir::new(opts.keydir_mode()?);
         let files = FileTable::default();
-        let rec = recovery::load(&storage, &dir, &opts, &keydir, &files, now_ms())?;
+        let rec = recovery::load(&storage, &dir, &opts, &mut keydir, &files, now_ms())?;
         let unhinted = Arc::new(Unhinted::default());
         let writer = match (opts.read_only, rec.files.last()) {
             (false, Some(active)) => {

@@ -17,7 +17,9 @@
 //! and dropped them.
 
 use std::io;
+use std::ops::Range;
 
+use crate::keydir::KeyHasher;
 use crate::record::{MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::storage::StorageFile;
 
@@ -25,9 +27,20 @@ use crate::storage::StorageFile;
 pub const MAGIC: [u8; 8] = *b"BCHINT\x00\x02";
 /// The magic of version 1 (every record listed, no `superseded_bytes`), still read.
 pub const MAGIC_V1: [u8; 8] = *b"BCHINT\x00\x01";
+/// The magic of version 3: version 2's entries, in blocks grouped by keydir shard.
+pub const MAGIC_V3: [u8; 8] = *b"BCHINT\x00\x03";
+/// The shards (sections) a version 3 hint groups its entries into.
+pub const SECTIONS: usize = 64;
 const ENTRY_FIXED: usize = 8 + 8 + 4 + 4 + 4 + 1;
 const TRAILER_V1: usize = 8 + 4;
 const TRAILER: usize = 8 + 8 + 4;
+const TRAILER_V3: usize = 8 + 8 + 16 + 4;
+/// A version 3 block's header: section u8, entry count u32, byte length u32.
+const BLOCK_HEADER: usize = 1 + 4 + 4;
+/// A section's entries are written out as a block once they reach this many bytes: small
+/// enough that a writer holds at most `SECTIONS` of them, large enough that headers cost
+/// nothing and a loader applies a few thousand entries of one shard at a time.
+const BLOCK_BYTES: usize = 64 << 10;
 const FLAG_TOMBSTONE: u8 = 1;
 /// Buffered bytes written out at a time.
 const FLUSH_AT: usize = 1 << 20;
@@ -56,9 +69,27 @@ pub struct HintSummary {
     /// Bytes of the data file's records the hint leaves out because a later record of the
     /// same key in the same file supersedes them (0 in version 1).
     pub superseded_bytes: u64,
+    /// Version 3: the hash seeds under which its blocks group keys by shard.
+    pub seeds: Option<[u64; 2]>,
 }
 
-/// Streams entries to a hint file (version 2), computing the CRC as it goes.
+/// One block of a version 3 hint: where its entries lie in the file, and how many there are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub entries: u32,
+    pub range: Range<usize>,
+}
+
+/// A version 3 writer's entries not yet written out, per section: the keydir's shard of
+/// each key under the seeds of `hasher`.
+struct Sections {
+    hasher: KeyHasher,
+    pending: Vec<Vec<u8>>,
+    counts: Vec<u32>,
+}
+
+/// Streams entries to a hint file, computing the CRC as it goes: version 2 (`new`), or
+/// version 3 (`grouped`).
 pub struct HintWriter {
     file: Box<dyn StorageFile>,
     buf: Vec<u8>,
@@ -66,12 +97,30 @@ pub struct HintWriter {
     hasher: crc32fast::Hasher,
     count: u64,
     superseded: u64,
+    sections: Option<Sections>,
 }
 
 impl HintWriter {
+    /// A version 2 writer: entries in the order they are added.
     pub fn new(file: Box<dyn StorageFile>) -> HintWriter {
-        let mut buf = Vec::with_capacity(FLUSH_AT + MAX_KEY_LEN);
-        buf.extend_from_slice(&MAGIC);
+        HintWriter::start(file, MAGIC, None)
+    }
+
+    /// A version 3 writer: entries in blocks of one keydir shard each, under `hasher`'s
+    /// seeds. It holds up to `BLOCK_BYTES` of entries per shard until the block is full
+    /// (4 MiB at most).
+    pub fn grouped(file: Box<dyn StorageFile>, hasher: KeyHasher) -> HintWriter {
+        let sections = Sections {
+            hasher,
+            pending: vec![Vec::new(); SECTIONS],
+            counts: vec![0; SECTIONS],
+        };
+        HintWriter::start(file, MAGIC_V3, Some(sections))
+    }
+
+    fn start(file: Box<dyn StorageFile>, magic: [u8; 8], sections: Option<Sections>) -> Self {
+        let mut buf = Vec::with_capacity(FLUSH_AT + MAX_KEY_LEN + BLOCK_BYTES);
+        buf.extend_from_slice(&magic);
         HintWriter {
             file,
             buf,
@@ -79,6 +128,7 @@ impl HintWriter {
             hasher: crc32fast::Hasher::new(),
             count: 0,
             superseded: 0,
+            sections,
         }
     }
 
@@ -89,19 +139,42 @@ impl HintWriter {
     }
 
     pub fn add(&mut self, e: &HintEntry<'_>) -> io::Result<()> {
-        self.buf.extend_from_slice(&e.seq.to_le_bytes());
-        self.buf.extend_from_slice(&e.expires_at.to_le_bytes());
-        self.buf.extend_from_slice(&e.offset.to_le_bytes());
-        self.buf.extend_from_slice(&e.value_len.to_le_bytes());
-        self.buf
-            .extend_from_slice(&(e.key.len() as u32).to_le_bytes());
-        self.buf.push(if e.tombstone { FLAG_TOMBSTONE } else { 0 });
-        self.buf.extend_from_slice(e.key);
         self.count += 1;
+        match &mut self.sections {
+            None => encode_entry(e, &mut self.buf),
+            Some(sections) => {
+                let section = sections.hasher.shard_index(e.key);
+                let pending = &mut sections.pending[section];
+                encode_entry(e, pending);
+                sections.counts[section] += 1;
+                if pending.len() >= BLOCK_BYTES {
+                    self.emit_block(section);
+                }
+            }
+        }
         if self.buf.len() >= FLUSH_AT {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// Moves a section's pending entries into the output as one block.
+    fn emit_block(&mut self, section: usize) {
+        let Some(sections) = &mut self.sections else {
+            return;
+        };
+        let pending = &mut sections.pending[section];
+        if pending.is_empty() {
+            return;
+        }
+        self.buf.push(section as u8);
+        self.buf
+            .extend_from_slice(&sections.counts[section].to_le_bytes());
+        self.buf
+            .extend_from_slice(&(pending.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(pending);
+        pending.clear();
+        sections.counts[section] = 0;
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -114,8 +187,19 @@ impl HintWriter {
 
     /// Writes the trailer, trims preallocation and syncs the file.
     pub fn finish(mut self) -> io::Result<()> {
+        for section in 0..SECTIONS {
+            self.emit_block(section);
+            if self.buf.len() >= FLUSH_AT {
+                self.flush()?;
+            }
+        }
         self.buf.extend_from_slice(&self.count.to_le_bytes());
         self.buf.extend_from_slice(&self.superseded.to_le_bytes());
+        if let Some(sections) = &self.sections {
+            for seed in sections.hasher.seeds() {
+                self.buf.extend_from_slice(&seed.to_le_bytes());
+            }
+        }
         self.hasher.update(&self.buf);
         let crc = self.hasher.clone().finalize();
         self.buf.extend_from_slice(&crc.to_le_bytes());
@@ -124,6 +208,17 @@ impl HintWriter {
         self.file.set_len(self.written)?;
         self.file.sync()
     }
+}
+
+/// Appends `e` to `out` in the entry layout (`docs/FORMAT.md`).
+fn encode_entry(e: &HintEntry<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(&e.seq.to_le_bytes());
+    out.extend_from_slice(&e.expires_at.to_le_bytes());
+    out.extend_from_slice(&e.offset.to_le_bytes());
+    out.extend_from_slice(&e.value_len.to_le_bytes());
+    out.extend_from_slice(&(e.key.len() as u32).to_le_bytes());
+    out.push(if e.tombstone { FLAG_TOMBSTONE } else { 0 });
+    out.extend_from_slice(e.key);
 }
 
 /// Adds to `w` an entry for every record of `data`, a data file's bytes, except those for
@@ -171,6 +266,7 @@ pub(crate) fn add_data_entries(
 fn trailer_len(bytes: &[u8]) -> Option<usize> {
     match bytes.get(..MAGIC.len())? {
         m if m == MAGIC => Some(TRAILER),
+        m if m == MAGIC_V3 => Some(TRAILER_V3),
         m if m == MAGIC_V1 => Some(TRAILER_V1),
         _ => None,
     }
@@ -199,13 +295,33 @@ fn layout(bytes: &[u8]) -> Result<(&[u8], HintSummary), String> {
     let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
     let summary = HintSummary {
         entries: u64_at(trailer_at),
-        superseded_bytes: if trailer == TRAILER {
-            u64_at(trailer_at + 8)
-        } else {
+        superseded_bytes: if trailer == TRAILER_V1 {
             0
+        } else {
+            u64_at(trailer_at + 8)
         },
+        seeds: (trailer == TRAILER_V3).then(|| [u64_at(trailer_at + 16), u64_at(trailer_at + 24)]),
     };
     Ok((&bytes[MAGIC.len()..trailer_at], summary))
+}
+
+/// The seeds a version 3 hint file says its blocks are grouped under, read from its trailer
+/// without checking the file (`None` for other versions or a file too short).
+pub fn seeds_of(file: &dyn StorageFile) -> Option<[u64; 2]> {
+    let size = file.size();
+    let mut magic = [0u8; 8];
+    let mut trailer = [0u8; TRAILER_V3];
+    if size < (MAGIC.len() + TRAILER_V3) as u64 {
+        return None;
+    }
+    file.read_with(0, magic.len(), &mut |b| magic.copy_from_slice(b))
+        .ok()?;
+    file.read_with(size - TRAILER_V3 as u64, TRAILER_V3, &mut |b| {
+        trailer.copy_from_slice(b)
+    })
+    .ok()?;
+    let u64_at = |i: usize| u64::from_le_bytes(trailer[i..i + 8].try_into().unwrap());
+    (magic == MAGIC_V3).then(|| [u64_at(16), u64_at(24)])
 }
 
 /// Whether the CRC in the last 4 bytes matches every byte before it.
@@ -237,15 +353,16 @@ pub fn decode_summary<'a>(
     mut visit: impl FnMut(&HintEntry<'a>),
 ) -> Result<HintSummary, String> {
     let (body, summary) = parse(bytes)?;
+    let grouped = summary.seeds.is_some();
     // Validate everything before visiting anything, so a caller never applies half a file.
-    let n = walk(body, |_| {})?;
+    let n = walk(body, grouped, |_| {})?;
     if n != summary.entries {
         return Err(format!(
             "holds {n} entries but its trailer says {}",
             summary.entries
         ));
     }
-    walk(body, &mut visit)?;
+    walk(body, grouped, &mut visit)?;
     Ok(summary)
 }
 
@@ -271,7 +388,7 @@ pub fn check_entries(bytes: &[u8], data_len: u64) -> Result<HintSummary, String>
     let (body, summary) = layout(bytes)?;
     let mut covered = 0u64;
     let mut fits = true;
-    let n = walk(body, |e| {
+    let n = walk(body, summary.seeds.is_some(), |e| {
         covered += e.record_len();
         fits &= e.offset as u64 + e.record_len() <= data_len;
     })?;
@@ -297,15 +414,84 @@ pub fn check_entries(bytes: &[u8], data_len: u64) -> Result<HintSummary, String>
 /// Visits the entries of a hint file that `decode` has already accepted, without checking
 /// it again.
 pub fn visit_checked<'a>(bytes: &'a [u8], visit: impl FnMut(&HintEntry<'a>)) {
-    let Some(trailer) = trailer_len(bytes) else {
-        return;
-    };
-    if bytes.len() >= MAGIC.len() + trailer {
-        let _ = walk(&bytes[MAGIC.len()..bytes.len() - trailer], visit);
+    if let Ok((body, summary)) = layout(bytes) {
+        let _ = walk(body, summary.seeds.is_some(), visit);
     }
 }
 
-fn walk<'a>(mut body: &'a [u8], mut visit: impl FnMut(&HintEntry<'a>)) -> Result<u64, String> {
+/// The blocks of a checked version 3 hint file, by section; empty for other versions.
+pub fn blocks_by_section(bytes: &[u8]) -> Vec<Vec<Block>> {
+    let mut sections = vec![Vec::new(); SECTIONS];
+    if let Ok((body, HintSummary { seeds: Some(_), .. })) = layout(bytes) {
+        let _ = walk_blocks(body, |section, entries, block| {
+            let start = block.as_ptr() as usize - bytes.as_ptr() as usize;
+            sections[section].push(Block {
+                entries,
+                range: start..start + block.len(),
+            });
+            Ok(entries as u64)
+        });
+    }
+    sections
+}
+
+/// Visits the entries of one block of a checked hint file (from `blocks_by_section`).
+pub fn visit_block<'a>(bytes: &'a [u8], block: &Block, visit: impl FnMut(&HintEntry<'a>)) {
+    if let Some(entries) = bytes.get(block.range.clone()) {
+        let _ = walk_entries(entries, 0, visit);
+    }
+}
+
+/// Visits every entry of `body`: a plain run of entries, or blocks of them (`grouped`).
+fn walk<'a>(
+    body: &'a [u8],
+    grouped: bool,
+    mut visit: impl FnMut(&HintEntry<'a>),
+) -> Result<u64, String> {
+    if !grouped {
+        return walk_entries(body, 0, visit);
+    }
+    let mut n = 0u64;
+    walk_blocks(body, |_, entries, block| {
+        let found = walk_entries(block, n, &mut visit)?;
+        if found != entries as u64 {
+            return Err(format!(
+                "a block of entries {n} on holds {found} entries but says {entries}"
+            ));
+        }
+        n += found;
+        Ok(found)
+    })?;
+    Ok(n)
+}
+
+/// Calls `f(section, entry count, entries' bytes)` for each block of a version 3 body.
+fn walk_blocks<'a>(
+    mut body: &'a [u8],
+    mut f: impl FnMut(usize, u32, &'a [u8]) -> Result<u64, String>,
+) -> Result<(), String> {
+    while !body.is_empty() {
+        if body.len() < BLOCK_HEADER {
+            return Err("truncated block header".into());
+        }
+        let section = body[0] as usize;
+        let entries = u32::from_le_bytes(body[1..5].try_into().unwrap());
+        let len = u32::from_le_bytes(body[5..9].try_into().unwrap()) as usize;
+        if section >= SECTIONS || body.len() - BLOCK_HEADER < len {
+            return Err(format!("a block of section {section} is malformed"));
+        }
+        f(section, entries, &body[BLOCK_HEADER..BLOCK_HEADER + len])?;
+        body = &body[BLOCK_HEADER + len..];
+    }
+    Ok(())
+}
+
+/// Visits a plain run of entries, numbered from `first` in error messages.
+fn walk_entries<'a>(
+    mut body: &'a [u8],
+    first: u64,
+    mut visit: impl FnMut(&HintEntry<'a>),
+) -> Result<u64, String> {
     let mut n = 0u64;
     while !body.is_empty() {
         if body.len() < ENTRY_FIXED {
@@ -317,10 +503,10 @@ fn walk<'a>(mut body: &'a [u8], mut visit: impl FnMut(&HintEntry<'a>)) -> Result
         let flags = body[28];
         let value_len = u32_at(20);
         if key_len == 0 || key_len > MAX_KEY_LEN || value_len as usize > MAX_VALUE_LEN {
-            return Err(format!("entry {n} has impossible lengths"));
+            return Err(format!("entry {} has impossible lengths", first + n));
         }
         if flags & !FLAG_TOMBSTONE != 0 || body.len() < ENTRY_FIXED + key_len {
-            return Err(format!("entry {n} is malformed"));
+            return Err(format!("entry {} is malformed", first + n));
         }
         visit(&HintEntry {
             seq: u64_at(0),

@@ -131,7 +131,7 @@ fn write_one(inner: &Inner, df: &DataFile, omit: Omit) -> Result<bool> {
     let file = storage
         .open_write(&path, 0)
         .map_err(|e| Error::io(format!("creating {}", shown()), e))?;
-    let mut writer = HintWriter::new(file);
+    let mut writer = HintWriter::grouped(file, inner.keydir.hasher());
     let size = df.storage().size();
     let mut clean_end = Ok(None);
     // A record whose key the index points at a later record of this same file is left out

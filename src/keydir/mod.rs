@@ -412,6 +412,16 @@ impl KeyHasher {
         }
     }
 
+    /// The seeds: written into version 3 hint files, which group keys by shard under them.
+    pub fn seeds(&self) -> [u64; 2] {
+        self.seeds
+    }
+
+    /// The shard (below `SHARDS`) that `key` falls in.
+    pub fn shard_index(&self, key: &[u8]) -> usize {
+        Keydir::shard_index_of(self.hash(key))
+    }
+
     /// The tag a slot holds for `key`.
     pub fn tag(&self, key: &[u8]) -> u32 {
         table::tag_of(self.hash(key))
@@ -466,6 +476,22 @@ impl Keydir {
 
     pub fn hasher(&self) -> KeyHasher {
         self.hasher
+    }
+
+    /// Hashes with `seeds` from now on instead of this keydir's own (random) ones: those
+    /// under which a version 3 hint file groups its entries by shard, so that open can load
+    /// it a shard at a time. Only while the keydir is empty (keys placed already would be
+    /// lost to their new hashes), and only seeds `KeyHasher` could have made (both odd: an
+    /// even multiplier loses bits); false otherwise.
+    pub fn adopt_seeds(&mut self, seeds: [u64; 2]) -> bool {
+        if seeds.iter().any(|s| s & 1 == 0) || self.len() != 0 {
+            return false;
+        }
+        self.hasher = KeyHasher { seeds };
+        for shard in self.shards.iter_mut() {
+            shard.get_mut().hasher = self.hasher;
+        }
+        true
     }
 
     /// The shard of a key whose hash is `h`.

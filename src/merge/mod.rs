@@ -493,7 +493,7 @@ fn install(ctx: &MergeCtx<'_>, marker: &MergeMarker, copied: Copied) -> Result<(
 
 /// Step 5 for one output: makes it readable, counts its records, and points every key whose
 /// current version is the record it copied at the copy. The entries come back from the
-/// output's hint file, which is read again rather than kept in memory.
+/// output's hint file, which is read again rather than kept in memory (its keys would be).
 fn swap_in(ctx: &MergeCtx<'_>, o: Output) -> Result<()> {
     let id = o.id;
     let df = Arc::new(DataFile::new(id, o.data));
@@ -505,13 +505,16 @@ fn swap_in(ctx: &MergeCtx<'_>, o: Output) -> Result<()> {
         .open_read(&hint_path)
         .map_err(|e| Error::io(format!("reopening {}", hint_path.display()), e))?;
     let mut bad = None;
-    let mut sources = o.sources.iter();
+    // The hint groups its entries by keydir shard, not in file order: each entry's source
+    // is found by its offset (`o.sources` is in file order).
+    let source_at = |offset: u32| {
+        o.sources
+            .binary_search_by_key(&offset, |&(at, _)| at)
+            .map_or(NO_SOURCE, |i| o.sources[i].1)
+    };
     hint_file
         .read_with(0, hint_file.size() as usize, &mut |bytes| {
-            let swapped = hint::decode(bytes, |e| {
-                let source = sources.next().copied().unwrap_or(NO_SOURCE);
-                swap_entry(ctx, id, e, source)
-            });
+            let swapped = hint::decode(bytes, |e| swap_entry(ctx, id, e, source_at(e.offset)));
             if let Err(why) = swapped {
                 bad = Some(why);
             }

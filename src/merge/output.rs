@@ -25,9 +25,9 @@ pub(crate) struct Output {
     pub(crate) data: Box<dyn StorageFile>,
     pub(crate) size: u64,
     pub(crate) records: u64,
-    /// For each record, in hint order: the location it was copied from (`NO_SOURCE` for a
-    /// tombstone).
-    pub(crate) sources: Vec<Loc>,
+    /// For each record, in file order: its offset in the output and the location it was
+    /// copied from (`NO_SOURCE` for a tombstone).
+    pub(crate) sources: Vec<(u32, Loc)>,
 }
 
 /// The output being written.
@@ -41,7 +41,7 @@ struct OpenOutput {
     buf: Vec<u8>,
     written: u64,
     records: u64,
-    sources: Vec<Loc>,
+    sources: Vec<(u32, Loc)>,
 }
 
 impl OpenOutput {
@@ -142,7 +142,8 @@ impl<'a> Outputs<'a> {
         cur.hint
             .add(&entry)
             .map_err(|e| Error::io(format!("writing hint for {}", data_file_name(cur.id)), e))?;
-        cur.sources.push(source.unwrap_or(NO_SOURCE));
+        cur.sources
+            .push((cur.off as u32, source.unwrap_or(NO_SOURCE)));
         cur.off += len;
         cur.records += 1;
         self.records += 1;
@@ -166,7 +167,7 @@ impl<'a> Outputs<'a> {
         self.cur = Some(OpenOutput {
             id,
             data,
-            hint: HintWriter::new(hint),
+            hint: HintWriter::grouped(hint, self.ctx.keydir.hasher()),
             off: 0,
             buf: Vec::with_capacity(WRITE_BUF),
             written: 0,

@@ -73,13 +73,13 @@ impl Fixture {
     /// the id the fake writer calls active, and new ids start above every file.
     fn load(storage: Arc<dyn Storage>, active: u32, now_ms: u64) -> Fixture {
         let dir = PathBuf::from(DIR);
-        let keydir = Keydir::default();
+        let mut keydir = Keydir::default();
         let files = FileTable::default();
         let opts = Options {
             read_only: true,
             ..Options::default()
         };
-        recovery::load(&storage, &dir, &opts, &keydir, &files, now_ms).unwrap();
+        recovery::load(&storage, &dir, &opts, &mut keydir, &files, now_ms).unwrap();
         let top = files.snapshot().keys().next_back().copied().unwrap_or(0);
         Fixture {
             storage,
@@ -334,9 +334,9 @@ fn a_failure_after_the_commit_is_finished_by_open() {
 
     // A writable open rolls the merge forward with the same steps.
     let storage: Arc<dyn Storage> = Arc::new(disk.clone());
-    let (keydir, files) = (Keydir::default(), FileTable::default());
+    let (mut keydir, files) = (Keydir::default(), FileTable::default());
     let dir = Path::new(DIR);
-    recovery::load(&storage, dir, &Options::default(), &keydir, &files, 0).unwrap();
+    recovery::load(&storage, dir, &Options::default(), &mut keydir, &files, 0).unwrap();
     let l = crate::layout::read_listing(&disk, dir).unwrap();
     assert!(!l.has_marker() && !l.has_marker_tmp(), "{l:?}");
     assert_eq!(
@@ -430,9 +430,9 @@ fn a_power_cut_anywhere_in_a_merge_loses_nothing() {
             }
             // After the cut: a writable open (finishing or undoing the merge), then a look.
             let storage: Arc<dyn Storage> = Arc::new(disk.clone());
-            let (keydir, files) = (Keydir::default(), FileTable::default());
+            let (mut keydir, files) = (Keydir::default(), FileTable::default());
             let dir = Path::new(DIR);
-            recovery::load(&storage, dir, &Options::default(), &keydir, &files, 0)
+            recovery::load(&storage, dir, &Options::default(), &mut keydir, &files, 0)
                 .unwrap_or_else(|e| panic!("cut after {n} ops, seed {seed}: {e}"));
             let l = crate::layout::read_listing(&disk, dir).unwrap();
             assert!(

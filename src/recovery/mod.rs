@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use crate::datafile::{DataFile, ScanSummary};
 use crate::error::{Error, ErrorKind, Result};
+use crate::hint;
 use crate::keydir::Keydir;
 use crate::layout::{
     self, data_file_name, hint_file_name, merging_name, Listing, MergeMarker, MergeState, MARKER,
@@ -205,7 +206,7 @@ pub fn load(
     storage: &Arc<dyn Storage>,
     dir: &Path,
     opts: &Options,
-    keydir: &Keydir,
+    keydir: &mut Keydir,
     stats: &FileTable,
     now_ms: u64,
 ) -> Result<Recovered> {
@@ -213,6 +214,8 @@ pub fn load(
     if !opts.read_only {
         add_active(&mut sources, dir)?;
     }
+    adopt_hint_seeds(&**storage, &sources, keydir);
+    let keydir = &*keydir;
     let rounds = Rounds::default();
     let mut loading = Loading {
         storage: &**storage,
@@ -239,6 +242,23 @@ pub fn load(
         loading.file(src, writable)?;
     }
     loading.finish()
+}
+
+/// Hashes keys under the seeds of the largest hint file that groups its entries by shard
+/// under its writer's seeds (version 3), so that it loads a shard at a time
+/// (`loader::load_hint`); since the writers group by the keydir's seeds, every hint written
+/// after this open will match too. A hint with other seeds is loaded in file order.
+fn adopt_hint_seeds(storage: &dyn Storage, sources: &[Source], keydir: &mut Keydir) {
+    let largest = sources
+        .iter()
+        .filter_map(|s| {
+            let file = storage.open_read(s.hint.as_deref()?).ok()?;
+            Some((file.size(), hint::seeds_of(&*file)?))
+        })
+        .max_by_key(|&(size, _)| size);
+    if let Some((_, seeds)) = largest {
+        keydir.adopt_seeds(seeds);
+    }
 }
 
 /// Steps 3 and 4: the state of one open while it loads files.
