@@ -28,7 +28,7 @@
 pub use crate::hint::{
     check as check_hint, check_summary as check_hint_summary, decode as decode_hint,
     decode_summary as decode_hint_summary, HintEntry, HintSummary, HintWriter, MAGIC as HINT_MAGIC,
-    MAGIC_V1 as HINT_MAGIC_V1,
+    MAGIC_V1 as HINT_MAGIC_V1, MAGIC_V3 as HINT_MAGIC_V3,
 };
 pub use crate::record::{
     checksum, decode_record, Header, Record, FLAG_BATCH_CONT, FLAG_BATCH_PREV, FLAG_TOMBSTONE,

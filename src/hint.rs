@@ -521,3 +521,159 @@ fn walk_entries<'a>(
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keydir::Keydir;
+    use crate::storage::{OsStorage, Storage};
+
+    struct Scratch(std::path::PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn scratch(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("bitcask-hint-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    /// Writes `n` entries with keys of about `key_len` bytes through a version 3 writer;
+    /// returns the file's bytes and the keys in the order they were added.
+    fn write_v3(
+        dir: &Scratch,
+        hasher: KeyHasher,
+        n: u32,
+        key_len: usize,
+    ) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let path = dir.0.join("1.hint");
+        let mut w = HintWriter::grouped(OsStorage.open_write(&path, 0).unwrap(), hasher);
+        let mut keys = Vec::new();
+        let mut offset = 0u32;
+        for i in 0..n {
+            let mut key = format!("key-{i:06}-").into_bytes();
+            key.resize(key_len.max(key.len()), b'a' + (i % 26) as u8);
+            let e = HintEntry {
+                seq: i as u64 + 1,
+                expires_at: 0,
+                offset,
+                value_len: 10,
+                tombstone: i % 17 == 0,
+                key: &key,
+            };
+            offset += e.record_len() as u32;
+            w.add(&e).unwrap();
+            keys.push(key);
+        }
+        w.add_superseded(100);
+        w.finish().unwrap();
+        (std::fs::read(&path).unwrap(), keys)
+    }
+
+    fn data_len(keys: &[Vec<u8>]) -> u64 {
+        keys.iter()
+            .map(|k| (crate::record::HEADER_LEN + k.len()) as u64 + 10)
+            .sum::<u64>()
+            + 100
+    }
+
+    /// Every entry comes back, each in a block of its key's shard (several blocks for some
+    /// shards), and the trailer carries the writer's seeds.
+    #[test]
+    fn a_grouped_hint_holds_every_entry_in_its_shards_blocks() {
+        let dir = scratch("grouped");
+        let hasher = Keydir::default().hasher();
+        // 2 KiB keys: about 94 KiB per shard, so most shards get two blocks.
+        let (bytes, keys) = write_v3(&dir, hasher, 3000, 2048);
+        assert_eq!(&bytes[..8], &MAGIC_V3);
+        let summary = check_summary(&bytes, data_len(&keys)).unwrap();
+        assert_eq!(summary.entries, 3000);
+        assert_eq!(summary.superseded_bytes, 100);
+        assert_eq!(summary.seeds, Some(hasher.seeds()));
+        let mut seen = Vec::new();
+        decode(&bytes, |e| seen.push(e.key.to_vec())).unwrap();
+        let mut want = keys.clone();
+        want.sort();
+        seen.sort();
+        assert_eq!(seen, want);
+        let sections = blocks_by_section(&bytes);
+        let mut total = 0;
+        for (section, blocks) in sections.iter().enumerate() {
+            for block in blocks {
+                let mut n = 0;
+                visit_block(&bytes, block, |e| {
+                    assert_eq!(hasher.shard_index(e.key), section);
+                    n += 1;
+                });
+                assert_eq!(n, block.entries);
+                total += n;
+            }
+        }
+        assert_eq!(total, 3000);
+        assert!(
+            sections.iter().any(|b| b.len() >= 2),
+            "no shard had two blocks"
+        );
+        // Version 2 files have no sections and no seeds.
+        let path = dir.0.join("2.hint");
+        let mut w = HintWriter::new(OsStorage.open_write(&path, 0).unwrap());
+        w.add(&HintEntry {
+            seq: 1,
+            expires_at: 0,
+            offset: 0,
+            value_len: 1,
+            tombstone: false,
+            key: b"k",
+        })
+        .unwrap();
+        w.finish().unwrap();
+        let v2 = std::fs::read(&path).unwrap();
+        assert_eq!(check_summary(&v2, 34).unwrap().seeds, None);
+        assert!(blocks_by_section(&v2).iter().all(Vec::is_empty));
+        let file = OsStorage.open_read(&path).unwrap();
+        assert_eq!(seeds_of(&*file), None);
+        let file = OsStorage.open_read(&dir.0.join("1.hint")).unwrap();
+        assert_eq!(seeds_of(&*file), Some(hasher.seeds()));
+    }
+
+    /// A block that names a section past the last, or miscounts its entries, or runs past
+    /// the body is refused even when the checksum was made to match.
+    #[test]
+    fn a_malformed_block_is_refused_even_under_a_matching_checksum() {
+        let dir = scratch("malformed");
+        let (bytes, keys) = write_v3(&dir, Keydir::default().hasher(), 200, 16);
+        let len = data_len(&keys);
+        let with_crc = |mut b: Vec<u8>| {
+            let at = b.len() - 4;
+            let crc = crc32fast::hash(&b[..at]);
+            b[at..].copy_from_slice(&crc.to_le_bytes());
+            b
+        };
+        let first = MAGIC_V3.len();
+        let mut bad_section = bytes.clone();
+        bad_section[first] = SECTIONS as u8;
+        let mut bad_count = bytes.clone();
+        bad_count[first + 1] ^= 1;
+        let mut bad_len = bytes.clone();
+        bad_len[first + 5..first + 9].copy_from_slice(&u32::MAX.to_le_bytes());
+        for (what, b) in [
+            ("section", bad_section),
+            ("count", bad_count),
+            ("length", bad_len),
+        ] {
+            let b = with_crc(b);
+            assert!(check_checksum(&b).is_ok(), "{what}");
+            assert!(check_summary(&b, len).is_err(), "{what}");
+            assert!(
+                decode(&b, |_| panic!("visited a bad file")).is_err(),
+                "{what}"
+            );
+        }
+        assert!(check_summary(&with_crc(bytes), len).is_ok());
+    }
+}

@@ -147,6 +147,47 @@ fn a_reopen_keeps_long_keys_among_short_ones() {
     }
 }
 
+/// Hint files group their entries by keydir shard under the writer's hash seeds (version
+/// 3, FORMAT.md). A later open adopts those seeds, so that what it writes (here, a merge's
+/// hint) is grouped under the same ones and the next open can load it a shard at a time.
+#[test]
+fn a_reopened_store_writes_hints_under_the_seeds_of_its_existing_ones() {
+    use bitcask::format::{decode_hint_summary, HINT_MAGIC_V3};
+    let dir = TempDir::new("hint_seeds");
+    let mut opts = Options::default();
+    opts.set_max_file_size(64 << 10).unwrap();
+    let seeds_of_hints = || {
+        let mut seeds = std::collections::BTreeSet::new();
+        for e in std::fs::read_dir(dir.path()).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_some_and(|x| x == "hint") {
+                let bytes = std::fs::read(&path).unwrap();
+                assert_eq!(&bytes[..8], &HINT_MAGIC_V3, "{}", path.display());
+                seeds.insert(decode_hint_summary(&bytes, |_| {}).unwrap().seeds.unwrap());
+            }
+        }
+        seeds
+    };
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    for i in 0..3000u32 {
+        db.put(format!("k{i}").as_bytes(), &[b'v'; 60]).unwrap();
+    }
+    db.close().unwrap();
+    wait_for_hints(dir.path(), &opts);
+    let before = seeds_of_hints();
+    assert_eq!(before.len(), 1, "one process wrote them all: {before:?}");
+    for _ in 0..2 {
+        let db = Db::open(dir.path(), opts.clone()).unwrap();
+        for i in 0..3000u32 {
+            db.put(format!("k{i}").as_bytes(), &[b'w'; 60]).unwrap();
+        }
+        db.merge().unwrap();
+        assert_eq!(db.get(b"k7").unwrap().unwrap(), vec![b'w'; 60]);
+        db.close().unwrap();
+        assert_eq!(seeds_of_hints(), before);
+    }
+}
+
 /// A sealed file's hint (version 2) leaves out the records that a later record of the same
 /// key in the same file supersedes, counting their bytes in its trailer: opening from such a
 /// hint gives the same keys, values and per-file byte counts as scanning the file.
