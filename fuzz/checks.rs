@@ -286,16 +286,41 @@ fn hint_checks(data: &[u8]) {
         seen.len() as u64,
         "returned count differs from entries visited"
     );
-    let v2 = data[..8] == HINT_MAGIC;
-    let trailer_len = if v2 { 20 } else { 12 };
+    // Accepted, so the magic is one of the three versions'.
+    let version = data[7];
+    let trailer_len = match version {
+        1 => 12,
+        2 => 20,
+        _ => 36,
+    };
     assert!(data.len() >= 8 + trailer_len);
     let trailer = &data[data.len() - trailer_len..data.len() - 4];
-    assert_eq!(u64::from_le_bytes(trailer[..8].try_into().unwrap()), n);
-    if v2 {
-        let superseded = u64::from_le_bytes(trailer[8..].try_into().unwrap());
-        assert_eq!(superseded, summary.superseded_bytes);
-    } else {
+    let u64_at = |i: usize| u64::from_le_bytes(trailer[i..i + 8].try_into().unwrap());
+    assert_eq!(u64_at(0), n);
+    if version == 1 {
         assert_eq!(summary.superseded_bytes, 0);
+    } else {
+        assert_eq!(u64_at(8), summary.superseded_bytes);
+    }
+    if version == 3 {
+        assert_eq!(summary.seeds, Some([u64_at(16), u64_at(24)]));
+    } else {
+        assert_eq!(summary.seeds, None);
+    }
+    // The entries' bytes: the body, or for version 3 its blocks' payloads in turn (the
+    // order in which they are visited).
+    let body = &data[8..data.len() - trailer_len];
+    let mut entry_bytes = Vec::new();
+    if version == 3 {
+        let mut rest = body;
+        while !rest.is_empty() {
+            assert!(rest[0] < 64, "a block of an unknown section was accepted");
+            let len = u32::from_le_bytes(rest[5..9].try_into().unwrap()) as usize;
+            entry_bytes.extend_from_slice(&rest[9..9 + len]);
+            rest = &rest[9 + len..];
+        }
+    } else {
+        entry_bytes.extend_from_slice(body);
     }
     for e in &seen {
         assert!((1..=MAX_KEY_LEN).contains(&e.key.len()));
@@ -321,12 +346,11 @@ fn hint_checks(data: &[u8]) {
     w.add_superseded(summary.superseded_bytes);
     w.finish().unwrap();
     let written = read_file(&disk, &path);
-    let entries = |d: &[u8], trailer: usize| d[8..d.len() - trailer].to_vec();
     assert!(
         written[..8] == HINT_MAGIC
-            && entries(&written, 20) == entries(data, trailer_len)
+            && written[8..written.len() - 20] == entry_bytes[..]
             && written[written.len() - 20..written.len() - 12] == trailer[..8]
-            && (!v2 || written == data),
+            && (version != 2 || written == data),
         "hint file does not round-trip through HintWriter"
     );
 }
