@@ -386,9 +386,10 @@ fn load_records<'a, R: Send>(
 /// [offset u32][seq u64][expires_at u64][value_len u32][key_len u32][flags u8][key]` (native
 /// byte order: the parts never leave the process).
 ///
-/// The parts share one buffer, backed by huge pages where the kernel allows (`advise_huge_pages`)
-/// and kept for the open's next file (`Rounds`): as 32 separate growing vectors, the buffers
-/// of a 1M-key open cost about 4,000 page faults per file, a tenth of its CPU on this VM.
+/// The parts share one buffer, kept for the open's next file (`Rounds`): made again for each
+/// file, as 32 growing vectors, they were faulted in again each time. Not huge pages: on this
+/// VM, a huge page the kernel takes from memory the guest never touched costs far more to
+/// clear than its 512 small pages (a sixth to a third of a 1M-key open's CPU in 3 of 5 runs).
 struct Round {
     buf: Vec<u8>,
     /// One part per shard.
@@ -407,12 +408,8 @@ impl Round {
     fn new(shards: usize, bytes: usize) -> Round {
         let each = (bytes / shards + bytes / shards / 4).max(FIXED + 16);
         let total = each * shards;
-        let mut buf = Vec::with_capacity(total);
-        // Advised while untouched: the zeroing below faults it in as huge pages.
-        crate::storage::advise_huge_pages(buf.spare_capacity_mut());
-        buf.resize(total, 0);
         Round {
-            buf,
+            buf: vec![0; total],
             parts: shards,
             each,
             lens: vec![0; shards],
