@@ -219,20 +219,25 @@ fn a_hint_may_leave_out_records_superseded_in_its_file() {
     wait_for_hints(dir.path(), &opts);
 
     // The first file's hint lists each live key once: the 36 earlier versions of nine keys
-    // are left out and counted. k7, deleted in a later file, keeps all five (the index
-    // points nowhere, so which of them matter is not known).
+    // are left out and counted. k7 is deleted in a later file. If the background writer
+    // wrote the hint after that delete, k7 keeps all five versions (the index points
+    // nowhere, so which of them matter is not known); if before, the index still pointed
+    // at its fifth, and the four before it are left out like the others'. Both are right:
+    // the delete is in a later file either way.
     let hint = std::fs::read(dir.path().join("000001.hint")).unwrap();
     let mut listed = std::collections::HashMap::new();
     let summary = decode_hint_summary(&hint, |e| {
         *listed.entry(e.key.to_vec()).or_insert(0) += 1;
     })
     .unwrap();
+    let k7 = listed[&b"k7".to_vec()];
+    assert!(k7 == 5 || k7 == 1, "k7 listed {k7} times");
     for (key, n) in &listed {
-        let want = if key == b"k7" { 5 } else { 1 };
+        let want = if key == b"k7" { k7 } else { 1 };
         assert_eq!(*n, want, "{}", String::from_utf8_lossy(key));
     }
     let one = value(0, 0).len() as u64 + 2 + bitcask::format::HEADER_LEN as u64;
-    assert_eq!(summary.superseded_bytes, 36 * one);
+    assert_eq!(summary.superseded_bytes, (36 + 5 - k7 as u64) * one);
     let data = std::fs::read(dir.path().join("000001.data")).unwrap();
     assert_eq!(
         bitcask::inspect::verify_hint(&hint, &data).ok(),
