@@ -500,7 +500,7 @@ impl Keydir {
     }
 
     pub fn shard_index(&self, key: &[u8]) -> usize {
-        Self::shard_index_of(self.hash(key))
+        self.hasher.shard_index(key)
     }
 
     pub fn shard(&self, key: &[u8]) -> &RwLock<Shard> {

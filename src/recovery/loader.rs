@@ -433,13 +433,7 @@ impl Round {
 
     /// Adds a record to part `part`; false (adding nothing) when the part has no room left.
     fn push(&mut self, part: usize, p: &Pending<'_>) -> bool {
-        let Pending {
-            hash,
-            file_id,
-            off,
-            header: h,
-            key,
-        } = p;
+        let (h, key) = (&p.header, p.key);
         let len = self.lens[part];
         let size = FIXED + key.len();
         if len + size > self.each {
@@ -447,10 +441,10 @@ impl Round {
         }
         let at = part * self.each + len;
         let rec = &mut self.buf[at..at + size];
-        rec[0..8].copy_from_slice(&hash.to_ne_bytes());
-        rec[8..12].copy_from_slice(&file_id.to_ne_bytes());
+        rec[0..8].copy_from_slice(&p.hash.to_ne_bytes());
+        rec[8..12].copy_from_slice(&p.file_id.to_ne_bytes());
         // Offsets are 32-bit (max_file_size), as in the keydir's entries.
-        rec[12..16].copy_from_slice(&(*off as u32).to_ne_bytes());
+        rec[12..16].copy_from_slice(&(p.off as u32).to_ne_bytes());
         rec[16..24].copy_from_slice(&h.seq.to_ne_bytes());
         rec[24..32].copy_from_slice(&h.expires_at.to_ne_bytes());
         rec[32..36].copy_from_slice(&h.value_len.to_ne_bytes());
